@@ -1,0 +1,163 @@
+"""Configuration: one TOML file, a few environment overrides, one-line errors.
+
+The file is found from ``--config PATH``, else ``$TIEPDAN_CONFIG``, else
+``config.toml`` in the working directory, else the built-in defaults, which are
+exactly what ``config.example.toml`` says. Secrets and the database URL can come
+from the environment so that they stay out of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_CONFIG = "TIEPDAN_CONFIG"
+ENV_TOKEN = "TIEPDAN_TELEGRAM_TOKEN"
+ENV_DATABASE_URL = "TIEPDAN_DATABASE_URL"
+ENV_ZALO_TOKEN = "TIEPDAN_ZALO_TOKEN"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeploymentConfig(_Section):
+    name: str = "UBND huyện Cầu Ngang"
+    case_prefix: str = Field(default="CN", pattern=r"^[A-Z0-9]{1,8}$")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    units_profile: str = "caungang-2022"
+    language: Literal["vi", "en"] = "vi"
+    data_dir: str = "data"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///var/tiepdan.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class TelegramConfig(_Section):
+    token: str = ""
+    base_url: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+
+class ZaloConfig(_Section):
+    enabled: bool = False
+    token: str = ""
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8444, ge=1, le=65535)
+
+
+class AdminsConfig(_Section):
+    telegram_ids: list[int] = Field(default_factory=list)
+
+
+class DialogConfig(_Section):
+    draft_ttl_hours: int = Field(default=24, ge=1)
+    button_ttl_days: int = Field(default=14, ge=1)
+
+
+class Config(_Section):
+    deployment: DeploymentConfig = DeploymentConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    zalo: ZaloConfig = ZaloConfig()
+    admins: AdminsConfig = AdminsConfig()
+    dialog: DialogConfig = DialogConfig()
+    deadlines: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.deployment.data_dir)
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{key}: {message}"
+
+
+def from_mapping(data: dict[str, Any], *, source: str = "config") -> Config:
+    """Validate a parsed TOML document, raising :class:`ConfigError` with one line."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc)}") from None
+
+
+def _apply_environment(data: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> dict[str, Any]:
+    overrides = {
+        ENV_TOKEN: ("telegram", "token"),
+        ENV_DATABASE_URL: ("database", "url"),
+        ENV_ZALO_TOKEN: ("zalo", "token"),
+    }
+    for variable, (section, key) in overrides.items():
+        value = environ.get(variable)
+        if value:
+            data.setdefault(section, {})[key] = value
+    return data
+
+
+def find_config_file(explicit: str | None, environ: dict[str, str] | os._Environ[str]) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG])
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+def load(path: str | None = None, environ: dict[str, str] | os._Environ[str] | None = None) -> Config:
+    """Load the configuration the way the CLI does."""
+    env = os.environ if environ is None else environ
+    file = find_config_file(path, env)
+    data: dict[str, Any] = {}
+    source = "built-in defaults"
+    if file is not None:
+        source = str(file)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{file}: file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    return from_mapping(_apply_environment(data, env), source=source)

@@ -1,0 +1,42 @@
+"""Vietnamese text normalisation shared by every matcher in the bot.
+
+Citizens type with or without accents, in NFC or NFD, with stray capitals and
+punctuation. Every comparison (unit names, FAQ questions, menu labels) goes
+through :func:`fold` so that "Cầu Ngang", "cau ngang" and "CẦU  NGANG!" meet.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w\s]", re.UNICODE)
+# Zero-width and bidi control characters that phones and copy-paste leave behind.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def nfc(text: str) -> str:
+    """Return ``text`` in Unicode NFC, the form we store and display."""
+    return unicodedata.normalize("NFC", text)
+
+
+def clean(text: str) -> str:
+    """NFC, without invisible characters or other control characters, spaces collapsed."""
+    text = _INVISIBLE.sub("", nfc(text))
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def strip_accents(text: str) -> str:
+    """Remove Vietnamese diacritics, mapping đ/Đ to d/D."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def fold(text: str) -> str:
+    """The comparison key: no accents, lower case, punctuation as spaces, single spaces."""
+    text = strip_accents(clean(text)).lower()
+    text = _NON_WORD.sub(" ", text).replace("_", " ")
+    return _SPACES.sub(" ", text).strip()

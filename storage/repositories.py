@@ -1,0 +1,394 @@
+"""Repositories: the only place that writes SQL for the rest of the project.
+
+Each repository wraps the session of one unit of work; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    AuditEntry,
+    Case,
+    CaseContact,
+    CaseEvent,
+    ChoiceToken,
+    Citizen,
+    Conversation,
+    Counter,
+    FaqFeedback,
+    FaqRecord,
+    Invite,
+    OutboxMessage,
+    ProcessedUpdate,
+    Rating,
+    ReceptionSlot,
+    ReportRun,
+    Staff,
+    Unit,
+)
+from storage.types import utcnow
+
+OPEN_STATUSES = ("received", "accepted", "need_info")
+
+
+class _Repo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
+class UnitRepo(_Repo):
+    async def in_profile(self, profile: str) -> Sequence[Unit]:
+        result = await self.session.exec(select(Unit).where(Unit.profile == profile).order_by(col(Unit.id)))
+        return result.all()
+
+    async def all(self) -> Sequence[Unit]:
+        return (await self.session.exec(select(Unit).order_by(col(Unit.id)))).all()
+
+    async def get(self, unit_id: int) -> Unit | None:
+        return await self.session.get(Unit, unit_id)
+
+    async def by_code(self, profile: str, code: str) -> Unit | None:
+        result = await self.session.exec(select(Unit).where(Unit.profile == profile, Unit.code == code))
+        return result.first()
+
+    async def upsert(self, unit: Unit) -> Unit:
+        existing = await self.by_code(unit.profile, unit.code)
+        if existing is None:
+            self.session.add(unit)
+            await self.session.flush()
+            return unit
+        for field in Unit.model_fields:
+            if field != "id":
+                setattr(existing, field, getattr(unit, field))
+        self.session.add(existing)
+        await self.session.flush()
+        return existing
+
+    async def replace_reception(self, unit_id: int, slots: Sequence[ReceptionSlot]) -> None:
+        await self.session.exec(delete(ReceptionSlot).where(col(ReceptionSlot.unit_id) == unit_id))
+        for slot in slots:
+            slot.unit_id = unit_id
+            self.session.add(slot)
+        await self.session.flush()
+
+    async def reception(self, unit_id: int) -> Sequence[ReceptionSlot]:
+        result = await self.session.exec(
+            select(ReceptionSlot)
+            .where(ReceptionSlot.unit_id == unit_id)
+            .order_by(col(ReceptionSlot.weekday), col(ReceptionSlot.start))
+        )
+        return result.all()
+
+
+class CitizenRepo(_Repo):
+    async def get(self, citizen_id: int) -> Citizen | None:
+        return await self.session.get(Citizen, citizen_id)
+
+    async def find(self, channel: str, channel_user_id: str) -> Citizen | None:
+        result = await self.session.exec(
+            select(Citizen).where(Citizen.channel == channel, Citizen.channel_user_id == channel_user_id)
+        )
+        return result.first()
+
+    async def get_or_create(
+        self, channel: str, channel_user_id: str, chat_id: str, display_name: str | None
+    ) -> Citizen:
+        citizen = await self.find(channel, channel_user_id)
+        if citizen is None:
+            citizen = Citizen(
+                channel=channel, channel_user_id=channel_user_id, chat_id=chat_id, display_name=display_name
+            )
+            self.session.add(citizen)
+            await self.session.flush()
+        return citizen
+
+    async def save(self, citizen: Citizen) -> None:
+        self.session.add(citizen)
+        await self.session.flush()
+
+
+class CaseRepo(_Repo):
+    async def next_seq(self, year: int) -> int:
+        """The next case number of the year, allocated inside the current transaction."""
+        name = f"case-{year}"
+        result = await self.session.exec(
+            update(Counter).where(col(Counter.name) == name).values(value=Counter.value + 1).returning(Counter.value)  # type: ignore[call-overload]
+        )
+        value = result.scalar_one_or_none()
+        if value is not None:
+            return int(value)
+        self.session.add(Counter(name=name, value=1))
+        await self.session.flush()
+        return 1
+
+    async def add(self, case: Case, contact: CaseContact | None) -> Case:
+        self.session.add(case)
+        await self.session.flush()
+        if contact is not None:
+            assert case.id is not None
+            contact.case_id = case.id
+            self.session.add(contact)
+            await self.session.flush()
+        return case
+
+    async def get(self, case_id: int) -> Case | None:
+        return await self.session.get(Case, case_id)
+
+    async def by_code(self, code: str) -> Case | None:
+        result = await self.session.exec(select(Case).where(Case.code == code.upper()))
+        return result.first()
+
+    async def lock(self, case_id: int) -> Case | None:
+        result = await self.session.exec(select(Case).where(Case.id == case_id).with_for_update())
+        return result.first()
+
+    async def save(self, case: Case) -> None:
+        self.session.add(case)
+        await self.session.flush()
+
+    async def of_citizen(self, citizen_id: int, limit: int = 20) -> Sequence[Case]:
+        result = await self.session.exec(
+            select(Case).where(Case.citizen_id == citizen_id).order_by(col(Case.id).desc()).limit(limit)
+        )
+        return result.all()
+
+    async def contact(self, case_id: int) -> CaseContact | None:
+        return await self.session.get(CaseContact, case_id)
+
+    async def add_event(self, event: CaseEvent) -> CaseEvent:
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def events(self, case_id: int, *, public_only: bool) -> Sequence[CaseEvent]:
+        query = select(CaseEvent).where(CaseEvent.case_id == case_id)
+        if public_only:
+            query = query.where(CaseEvent.visibility == "public")
+        return (await self.session.exec(query.order_by(col(CaseEvent.id)))).all()
+
+    async def open_for_units(
+        self, unit_ids: Sequence[int] | None, types: Sequence[str] | None, offset: int, limit: int
+    ) -> tuple[Sequence[Case], int]:
+        query = select(Case).where(col(Case.status).in_(OPEN_STATUSES))
+        count = select(func.count()).select_from(Case).where(col(Case.status).in_(OPEN_STATUSES))
+        if unit_ids is not None:
+            query = query.where(col(Case.unit_id).in_(unit_ids))
+            count = count.where(col(Case.unit_id).in_(unit_ids))
+        if types is not None:
+            query = query.where(col(Case.type).in_(types))
+            count = count.where(col(Case.type).in_(types))
+        due = func.coalesce(Case.final_due, Case.first_due)
+        rows = await self.session.exec(query.order_by(due, col(Case.id)).offset(offset).limit(limit))
+        total = (await self.session.exec(count)).one()
+        return rows.all(), int(total)
+
+    async def open_cases(self) -> Sequence[Case]:
+        result = await self.session.exec(select(Case).where(col(Case.status).in_(OPEN_STATUSES)))
+        return result.all()
+
+    async def add_rating(self, rating: Rating) -> None:
+        self.session.add(rating)
+        await self.session.flush()
+
+    async def ratings(self, case_id: int) -> Sequence[Rating]:
+        result = await self.session.exec(select(Rating).where(Rating.case_id == case_id).order_by(col(Rating.id)))
+        return result.all()
+
+
+class ConversationRepo(_Repo):
+    async def load(self, channel: str, chat_id: str, *, lock: bool) -> Conversation | None:
+        query = select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+        if lock:
+            query = query.with_for_update()
+        return (await self.session.exec(query)).first()
+
+    async def save(self, conversation: Conversation) -> None:
+        conversation.updated_at = utcnow()
+        self.session.add(conversation)
+        await self.session.flush()
+
+
+class ChoiceRepo(_Repo):
+    async def add(self, tokens: Sequence[ChoiceToken]) -> None:
+        self.session.add_all(tokens)
+        await self.session.flush()
+
+    async def get(self, token: str) -> ChoiceToken | None:
+        return await self.session.get(ChoiceToken, token)
+
+    async def purge_expired(self, now: datetime) -> int:
+        result = await self.session.exec(delete(ChoiceToken).where(col(ChoiceToken.expires_at) < now))
+        return int(result.rowcount or 0)
+
+
+class UpdateRepo(_Repo):
+    async def claim(self, channel: str, update_id: str) -> bool:
+        """Record an inbound update; False when it was already processed."""
+        if await self.session.get(ProcessedUpdate, (channel, update_id)) is not None:
+            return False
+        try:
+            async with self.session.begin_nested():
+                self.session.add(ProcessedUpdate(channel=channel, update_id=update_id))
+        except IntegrityError:
+            return False
+        return True
+
+
+class OutboxRepo(_Repo):
+    async def add(self, message: OutboxMessage) -> None:
+        self.session.add(message)
+        await self.session.flush()
+
+    async def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
+        """Pending messages whose time has come, oldest first, at most one per chat (order per chat)."""
+        first_pending = (
+            select(func.min(OutboxMessage.id))
+            .where(OutboxMessage.status == "pending")
+            .group_by(col(OutboxMessage.channel), col(OutboxMessage.chat_id))
+        )
+        result = await self.session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(first_pending), col(OutboxMessage.next_attempt_at) <= now)
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+        return result.all()
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def save(self, message: OutboxMessage) -> None:
+        self.session.add(message)
+        await self.session.flush()
+
+    async def count(self, status: str) -> int:
+        result = await self.session.exec(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
+        )
+        return int(result.one())
+
+    async def for_chat(self, channel: str, chat_id: str) -> Sequence[OutboxMessage]:
+        result = await self.session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id)
+            .order_by(col(OutboxMessage.id))
+        )
+        return result.all()
+
+
+class StaffRepo(_Repo):
+    async def find(self, channel: str, channel_user_id: str) -> Staff | None:
+        result = await self.session.exec(
+            select(Staff).where(
+                Staff.channel == channel,
+                Staff.channel_user_id == channel_user_id,
+                col(Staff.active).is_(True),
+            )
+        )
+        return result.first()
+
+    async def any_record(self, channel: str, channel_user_id: str) -> Staff | None:
+        result = await self.session.exec(
+            select(Staff).where(Staff.channel == channel, Staff.channel_user_id == channel_user_id)
+        )
+        return result.first()
+
+    async def get(self, staff_id: int) -> Staff | None:
+        return await self.session.get(Staff, staff_id)
+
+    async def save(self, staff: Staff) -> Staff:
+        self.session.add(staff)
+        await self.session.flush()
+        return staff
+
+    async def active(self, *, roles: Sequence[str], unit_id: int | None = None) -> Sequence[Staff]:
+        query = select(Staff).where(col(Staff.active).is_(True), col(Staff.role).in_(roles))
+        if unit_id is not None:
+            query = query.where(Staff.unit_id == unit_id)
+        return (await self.session.exec(query.order_by(col(Staff.id)))).all()
+
+    async def all_active(self) -> Sequence[Staff]:
+        return (await self.session.exec(select(Staff).where(col(Staff.active).is_(True)))).all()
+
+
+class InviteRepo(_Repo):
+    async def add(self, invite: Invite) -> None:
+        self.session.add(invite)
+        await self.session.flush()
+
+    async def get(self, code: str) -> Invite | None:
+        result = await self.session.exec(select(Invite).where(Invite.code == code).with_for_update())
+        return result.first()
+
+    async def save(self, invite: Invite) -> None:
+        self.session.add(invite)
+        await self.session.flush()
+
+
+class AuditRepo(_Repo):
+    async def record(
+        self,
+        *,
+        channel: str,
+        actor: str,
+        staff_id: int | None,
+        action: str,
+        target: str | None,
+        allowed: bool,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                channel=channel,
+                actor=actor,
+                staff_id=staff_id,
+                action=action,
+                target=target,
+                allowed=allowed,
+                detail=detail or {},
+            )
+        )
+        await self.session.flush()
+
+    async def recent(self, limit: int = 50) -> Sequence[AuditEntry]:
+        result = await self.session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit))
+        return result.all()
+
+
+class FaqRepo(_Repo):
+    async def all(self) -> Sequence[FaqRecord]:
+        return (await self.session.exec(select(FaqRecord).order_by(col(FaqRecord.id)))).all()
+
+    async def get(self, entry_id: str) -> FaqRecord | None:
+        return await self.session.get(FaqRecord, entry_id)
+
+    async def save(self, record: FaqRecord) -> None:
+        record.updated_at = utcnow()
+        self.session.add(record)
+        await self.session.flush()
+
+    async def log(self, feedback: FaqFeedback) -> FaqFeedback:
+        self.session.add(feedback)
+        await self.session.flush()
+        return feedback
+
+    async def get_log(self, log_id: int) -> FaqFeedback | None:
+        return await self.session.get(FaqFeedback, log_id)
+
+
+class ReportRepo(_Repo):
+    async def find(self, kind: str, period: str) -> ReportRun | None:
+        result = await self.session.exec(select(ReportRun).where(ReportRun.kind == kind, ReportRun.period == period))
+        return result.first()
+
+    async def save(self, run: ReportRun) -> None:
+        self.session.add(run)
+        await self.session.flush()
