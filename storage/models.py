@@ -28,13 +28,14 @@ class Unit(SQLModel, table=True):
     profile: str = Field(max_length=40, index=True)
     code: str = Field(max_length=40)
     name: str = Field(max_length=200)
-    kind: str = Field(max_length=20)  # xa | thi_tran | phong_ban | thanh_tra | cong_an
+    kind: str = Field(max_length=20)  # xa | thi_tran | phong_ban | thanh_tra | cong_an | ngoai (outside)
     parent_code: str | None = Field(default=None, max_length=40)
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     valid_from: date | None = None
     valid_to: date | None = None
     successor_profile: str | None = Field(default=None, max_length=40)
     successor_code: str | None = Field(default=None, max_length=40)
+    near: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     remote: bool = False
     phone: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=300)
@@ -217,6 +218,8 @@ class FaqRecord(SQLModel, table=True):
     topic: str = Field(max_length=100)
     title: str = Field(max_length=300)
     questions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Questions officers added (learning loop); reloading data files never touches them.
+    extra_questions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     answer: str = Field(sa_column=Column(Text, nullable=False))
     legal_basis: str = Field(default="", max_length=500)
     level: str = Field(default="", max_length=200)
@@ -264,9 +267,13 @@ class ChoiceToken(SQLModel, table=True):
     token: str = Field(primary_key=True, max_length=24)
     channel: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
+    batch: str = Field(max_length=24, index=True)
+    position: int
+    label: str = Field(max_length=200)
     value: str = Field(max_length=200)
     flow: str | None = Field(default=None, max_length=40)
     step: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -163,6 +162,15 @@ class CaseRepo(_Repo):
     async def contact(self, case_id: int) -> CaseContact | None:
         return await self.session.get(CaseContact, case_id)
 
+    async def erase_contacts(self, citizen_id: int, now: datetime) -> None:
+        """Anonymise the contact stored with every case of a citizen; the case content stays."""
+        case_ids = select(Case.id).where(Case.citizen_id == citizen_id)
+        await self.session.exec(
+            update(CaseContact)
+            .where(col(CaseContact.case_id).in_(case_ids))
+            .values(full_name=None, phone=None, address=None, erased_at=now)
+        )
+
     async def add_event(self, event: CaseEvent) -> CaseEvent:
         self.session.add(event)
         await self.session.flush()
@@ -224,6 +232,27 @@ class ChoiceRepo(_Repo):
     async def get(self, token: str) -> ChoiceToken | None:
         return await self.session.get(ChoiceToken, token)
 
+    async def latest_global_batch(self, channel: str, chat_id: str, now: datetime) -> list[list[str]]:
+        """(label, token) pairs of the newest still-valid options sent to a chat outside any flow."""
+        newest = await self.session.exec(
+            select(ChoiceToken.batch)
+            .where(
+                ChoiceToken.channel == channel,
+                ChoiceToken.chat_id == chat_id,
+                col(ChoiceToken.flow).is_(None),
+                col(ChoiceToken.expires_at) >= now,
+            )
+            .order_by(col(ChoiceToken.created_at).desc())
+            .limit(1)
+        )
+        batch = newest.first()
+        if batch is None:
+            return []
+        rows = await self.session.exec(
+            select(ChoiceToken).where(ChoiceToken.batch == batch).order_by(col(ChoiceToken.position))
+        )
+        return [[row.label, row.token] for row in rows.all()]
+
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.exec(delete(ChoiceToken).where(col(ChoiceToken.expires_at) < now))
         return int(result.rowcount or 0)
@@ -234,11 +263,8 @@ class UpdateRepo(_Repo):
         """Record an inbound update; False when it was already processed."""
         if await self.session.get(ProcessedUpdate, (channel, update_id)) is not None:
             return False
-        try:
-            async with self.session.begin_nested():
-                self.session.add(ProcessedUpdate(channel=channel, update_id=update_id))
-        except IntegrityError:
-            return False
+        self.session.add(ProcessedUpdate(channel=channel, update_id=update_id))
+        await self.session.flush()
         return True
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:59:52.647758
+Create Date: 2026-11-27 08:02:57.264356
 """
 
 from collections.abc import Sequence
@@ -42,13 +42,18 @@ def upgrade() -> None:
         sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("chat_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("batch", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("flow", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("step", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("token"),
     )
     with op.batch_alter_table("choice_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_choice_tokens_batch"), ["batch"], unique=False)
         batch_op.create_index(batch_op.f("ix_choice_tokens_expires_at"), ["expires_at"], unique=False)
 
     op.create_table(
@@ -90,6 +95,7 @@ def upgrade() -> None:
         sa.Column("topic", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("questions", sa.JSON(), nullable=False),
+        sa.Column("extra_questions", sa.JSON(), nullable=False),
         sa.Column("answer", sa.Text(), nullable=False),
         sa.Column("legal_basis", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("level", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -133,6 +139,7 @@ def upgrade() -> None:
         sa.Column("valid_to", sa.Date(), nullable=True),
         sa.Column("successor_profile", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("successor_code", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+        sa.Column("near", sa.JSON(), nullable=False),
         sa.Column("remote", sa.Boolean(), nullable=False),
         sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
@@ -398,6 +405,7 @@ def downgrade() -> None:
     op.drop_table("citizens")
     with op.batch_alter_table("choice_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_choice_tokens_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_choice_tokens_batch"))
 
     op.drop_table("choice_tokens")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:

@@ -1,0 +1,119 @@
+"""Options become opaque, expiring tokens bound to one chat.
+
+A button never carries its meaning to the channel: Telegram's callback data is
+a random token, and the value behind it stays in the database with the chat it
+was shown in. Zalo and the console show numbered lines; typing the number, a
+number word or the label picks the option.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.dialog.types import Button, Outgoing, Reply
+from bot.text import fold
+from storage.models import ChoiceToken
+from storage.uow import UnitOfWork
+
+GLOBAL_PREFIX = "flow:"
+
+_NUMBER_WORDS = {
+    "mot": 1,
+    "hai": 2,
+    "ba": 3,
+    "bon": 4,
+    "tu": 4,
+    "nam": 5,
+    "sau": 6,
+    "bay": 7,
+    "tam": 8,
+    "chin": 9,
+    "muoi": 10,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def is_global(value: str) -> bool:
+    return value.startswith(GLOBAL_PREFIX)
+
+
+async def render(
+    uow: UnitOfWork,
+    channel: str,
+    chat_id: str,
+    reply: Reply,
+    *,
+    flow: str | None,
+    step: str | None,
+    now: datetime,
+    ttl: timedelta,
+) -> tuple[Outgoing, list[list[str]]]:
+    """Store tokens for the reply's options; return the message and its (label, token) list."""
+    if not reply.options:
+        return Outgoing(channel, chat_id, reply.text, (), reply.photo), []
+    batch = new_token()
+    tokens = [
+        ChoiceToken(
+            token=new_token(),
+            channel=channel,
+            chat_id=chat_id,
+            batch=batch,
+            position=position,
+            label=option.label,
+            value=option.value,
+            flow=None if is_global(option.value) else flow,
+            step=None if is_global(option.value) else step,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+        for position, option in enumerate(reply.options, start=1)
+    ]
+    await uow.choices.add(tokens)
+    buttons = [Button(token.label, token.token) for token in tokens]
+    columns = max(1, reply.columns)
+    rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
+    return Outgoing(channel, chat_id, reply.text, rows, reply.photo), [[t.label, t.token] for t in tokens]
+
+
+def pick(text: str, options: Sequence[Sequence[str]]) -> str | None:
+    """The token of the option that typed text designates, if any.
+
+    ``options`` are (label, token) pairs in display order. Accepted: the
+    number ("2", "số 2", "hai"), the label without accents, or a part of the
+    label that only one option contains.
+    """
+    folded = fold(text)
+    if not folded or not options:
+        return None
+    words = folded.split()
+    if words and words[0] == "so" and len(words) == 2:
+        words = words[1:]
+    if len(words) == 1:
+        word = words[0]
+        number = int(word) if word.isdigit() and len(word) <= 3 else _NUMBER_WORDS.get(word)
+        if number is not None and 1 <= number <= len(options):
+            return options[number - 1][1]
+    labels = [fold(label) for label, _ in options]
+    for label, (_, token) in zip(labels, options, strict=True):
+        if label == folded:
+            return token
+    if len(folded) >= 3:
+        containing = [token for label, (_, token) in zip(labels, options, strict=True) if folded in label]
+        if len(containing) == 1:
+            return containing[0]
+    return None

@@ -1,0 +1,101 @@
+"""Flows and steps: how ``handlers/`` declares a conversation.
+
+A flow is a named set of small async steps. A step receives a :class:`Turn`
+(the inbound event, the conversation's saved data, the unit of work and the
+services) and returns a :class:`~bot.dialog.types.Next`. The entry step of a
+flow is called when the flow starts and should ask its first question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.dialog.catalog import Translator
+from bot.dialog.types import Inbound, Next, Option, Reply
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+    from storage.models import Citizen, Staff
+    from storage.uow import UnitOfWork
+
+
+@dataclass
+class Turn:
+    inbound: Inbound
+    uow: UnitOfWork
+    services: Services
+    t: Translator
+    citizen: Citizen
+    staff: Staff | None
+    now: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    choice: str | None = None
+    arg: str | None = None
+    entered: bool = False  # True when the step runs because its flow just started
+
+    @property
+    def text(self) -> str:
+        """What the person typed (empty for photos, buttons, ...)."""
+        return (self.inbound.text or "").strip()
+
+    def say(self, key: str, *options: Option, columns: int = 1, **values: object) -> Reply:
+        return Reply(self.t(key, **values), tuple(options), columns)
+
+    def option(self, key: str, value: str, **values: object) -> Option:
+        return Option(self.t(key, **values), value)
+
+
+Step = Callable[[Turn], Awaitable[Next]]
+
+
+def goto(step: str, *replies: Reply) -> Next:
+    return Next(list(replies), step=step)
+
+
+def done(*replies: Reply) -> Next:
+    return Next(list(replies), step=None)
+
+
+def start(flow: str, *replies: Reply, arg: str | None = None) -> Next:
+    return Next(list(replies), step=None, flow=flow, arg=arg)
+
+
+class Flow:
+    def __init__(self, name: str, *, entry: str, commands: Iterable[str] = (), staff_only: bool = False) -> None:
+        self.name = name
+        self.entry = entry
+        self.commands = tuple(commands)
+        self.staff_only = staff_only
+        self.steps: dict[str, Step] = {}
+
+    def step(self, name: str) -> Callable[[Step], Step]:
+        def register(function: Step) -> Step:
+            if name in self.steps:
+                raise ValueError(f"flow {self.name}: step {name} defined twice")
+            self.steps[name] = function
+            return function
+
+        return register
+
+    def __repr__(self) -> str:
+        return f"Flow({self.name!r}, steps={sorted(self.steps)})"
+
+
+class FlowRegistry:
+    def __init__(self, flows: Iterable[Flow]) -> None:
+        self.flows: dict[str, Flow] = {}
+        self.commands: dict[str, Flow] = {}
+        for flow in flows:
+            if flow.entry not in flow.steps:
+                raise ValueError(f"flow {flow.name}: entry step {flow.entry} is not defined")
+            self.flows[flow.name] = flow
+            for command in flow.commands:
+                if command in self.commands:
+                    raise ValueError(f"command /{command} belongs to two flows")
+                self.commands[command] = flow
+
+    def get(self, name: str) -> Flow | None:
+        return self.flows.get(name)

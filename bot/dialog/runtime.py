@@ -1,0 +1,217 @@
+"""The dialog runtime: one inbound event, one transaction.
+
+For each event the runtime marks the update as processed (a duplicate stops
+there), loads and locks the chat's conversation, resolves a pressed or typed
+option, runs the current step of the current flow (or starts a flow for a
+command), stores the new state with every effect of the step, and commits.
+Only then does the transport send the replies, so a person is never told
+something that the database does not hold.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from bot.dialog import choices
+from bot.dialog.flow import FlowRegistry, Turn
+from bot.dialog.types import Inbound, Next, Outgoing, Reply
+from bot.services.container import Services
+from storage.models import Conversation
+from storage.uow import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CANCEL_COMMANDS = ("huy", "cancel")
+HOME_FLOW = "home"  # free text outside any flow, and the main menu
+MAX_CHAINED_FLOWS = 6
+
+
+@dataclass(frozen=True)
+class Result:
+    messages: list[Outgoing]
+    duplicate: bool = False
+    notice: str | None = None  # a short text for the transport's button acknowledgement
+
+
+class DialogEngine:
+    def __init__(self, db: Database, services: Services, registry: FlowRegistry) -> None:
+        self.db = db
+        self.services = services
+        self.registry = registry
+
+    async def handle(self, inbound: Inbound) -> Result:
+        """Process one inbound event; retried when two transactions collide."""
+        for attempt in range(4):
+            try:
+                async with self.db.unit_of_work() as uow:
+                    return await self._handle(uow, inbound)
+            except (IntegrityError, DBAPIError) as exc:
+                if attempt == 3 or not _is_conflict(exc):
+                    raise
+                log.info("transaction conflict on %s, retrying", inbound.channel)
+        raise AssertionError("unreachable")
+
+    async def _handle(self, uow: UnitOfWork, inbound: Inbound) -> Result:
+        if not await uow.updates.claim(inbound.channel, inbound.update_id):
+            return Result([], duplicate=True)
+        now = self.services.clock()
+        ttl = timedelta(hours=self.services.config.dialog.draft_ttl_hours)
+        conversation = await uow.conversations.load(
+            inbound.channel, inbound.chat_id, lock=uow.dialect == "postgresql"
+        ) or Conversation(channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id)
+        citizen = await uow.citizens.get_or_create(
+            inbound.channel, inbound.user_id, inbound.chat_id, inbound.display_name
+        )
+        staff = await uow.staff.find(inbound.channel, inbound.user_id)
+        t = self.services.catalog.bind(citizen.language)
+        turn = Turn(inbound, uow, self.services, t, citizen, staff, now, copy.deepcopy(conversation.data))
+        preface: list[Reply] = []
+        if conversation.flow and conversation.updated_at < now - ttl:
+            preface.append(Reply(t("dialog.expired")))
+            _reset(conversation)
+            turn.data = {}
+
+        next_, flow_name, notice = await self._dispatch(turn, conversation)
+        replies, flow_name, step_name = await self._follow(turn, next_, flow_name)
+        conversation.flow = flow_name if step_name else None
+        conversation.step = step_name if flow_name else None
+        conversation.data = turn.data if conversation.flow else {}
+        messages, conversation.options = await self._render(uow, inbound, preface + replies, conversation)
+        await uow.conversations.save(conversation)
+        return Result(messages, notice=notice)
+
+    async def _dispatch(self, turn: Turn, conversation: Conversation) -> tuple[Next, str | None, str | None]:
+        """Decide what runs for this event: a command, a pressed option, or the current step."""
+        inbound = turn.inbound
+        t = turn.t
+        if inbound.kind == "command" and inbound.command:
+            if inbound.command in CANCEL_COMMANDS:
+                was_busy = conversation.flow is not None
+                _reset(conversation)
+                turn.data = {}
+                key = "dialog.cancelled" if was_busy else "dialog.nothing_to_cancel"
+                return Next([Reply(t(key))], flow=HOME_FLOW, arg="menu"), None, None
+            flow = self.registry.commands.get(inbound.command)
+            if flow is None:
+                return Next([Reply(t("dialog.unknown_command"))], flow=HOME_FLOW, arg="menu"), None, None
+            turn.data = {}
+            return Next(flow=flow.name, arg=inbound.args.strip() or None), None, None
+
+        token = inbound.token
+        if token is None and inbound.kind == "text" and inbound.text:
+            token = choices.pick(inbound.text, conversation.options)
+            if token is None and conversation.flow is None:
+                token = await self._pick_from_last_notice(turn)
+        if token is not None:
+            resolved = await self._resolve(turn, conversation, token)
+            if isinstance(resolved, Next):
+                return resolved, conversation.flow, t("dialog.stale_button_short")
+            if choices.is_global(resolved):
+                name, _, arg = resolved.removeprefix(choices.GLOBAL_PREFIX).partition(":")
+                turn.data = {}
+                return Next(flow=name, arg=arg or None), None, None
+            turn.choice = resolved
+
+        if conversation.flow and conversation.step:
+            flow = self.registry.get(conversation.flow)
+            step = flow.steps.get(conversation.step) if flow else None
+            if step is not None:
+                return await step(turn), conversation.flow, None
+            log.warning("conversation in unknown step %s.%s, resetting", conversation.flow, conversation.step)
+            _reset(conversation)
+            turn.data = {}
+        return Next(flow=HOME_FLOW, arg="free_text"), None, None
+
+    async def _resolve(self, turn: Turn, conversation: Conversation, token: str) -> str | Next:
+        """The value behind a token, or a reply saying the button can no longer be used."""
+        inbound = turn.inbound
+        record = await turn.uow.choices.get(token)
+        valid = (
+            record is not None
+            and record.channel == inbound.channel
+            and record.chat_id == inbound.chat_id
+            and record.expires_at >= turn.now
+        )
+        if record is None or not valid:
+            log.warning("refused button token on %s chat %s", inbound.channel, inbound.chat_id)
+            return Next([Reply(turn.t("dialog.stale_button"))], step=conversation.step)
+        if record.flow is not None and (record.flow, record.step) != (conversation.flow, conversation.step):
+            return Next([Reply(turn.t("dialog.stale_button"))], step=conversation.step)
+        return record.value
+
+    async def _pick_from_last_notice(self, turn: Turn) -> str | None:
+        """Numbered answers to the last notification that offered options (Zalo, console)."""
+        latest = await turn.uow.choices.latest_global_batch(turn.inbound.channel, turn.inbound.chat_id, turn.now)
+        return choices.pick(turn.inbound.text or "", latest) if latest else None
+
+    async def _follow(
+        self, turn: Turn, next_: Next, flow_name: str | None
+    ) -> tuple[list[Reply], str | None, str | None]:
+        """Apply a step's decision, starting the flows it hands over to; return the new (flow, step)."""
+        replies: list[Reply] = []
+        for _ in range(MAX_CHAINED_FLOWS):
+            replies.extend(next_.replies)
+            if next_.flow is None:
+                return replies, flow_name, next_.step
+            flow = self.registry.get(next_.flow)
+            if flow is None:
+                raise LookupError(f"no flow named {next_.flow}")
+            turn.data = {}
+            turn.arg = next_.arg
+            turn.entered = True
+            turn.choice = None
+            flow_name = flow.name
+            if flow.staff_only and turn.staff is None and not self.services.is_super_admin(turn.inbound):
+                await turn.uow.audit.record(
+                    channel=turn.inbound.channel,
+                    actor=turn.inbound.user_id,
+                    staff_id=None,
+                    action=f"open:{flow.name}",
+                    target=None,
+                    allowed=False,
+                )
+                next_ = Next([Reply(turn.t("staff.not_allowed"))])
+                continue
+            next_ = await flow.steps[flow.entry](turn)
+        raise RuntimeError("flows handed over to each other too many times")
+
+    async def _render(
+        self, uow: UnitOfWork, inbound: Inbound, replies: list[Reply], conversation: Conversation
+    ) -> tuple[list[Outgoing], list[list[str]]]:
+        ttl = timedelta(days=self.services.config.dialog.button_ttl_days)
+        messages: list[Outgoing] = []
+        options: list[list[str]] = []
+        for reply in replies:
+            message, pairs = await choices.render(
+                uow,
+                inbound.channel,
+                inbound.chat_id,
+                reply,
+                flow=conversation.flow,
+                step=conversation.step,
+                now=self.services.clock(),
+                ttl=ttl,
+            )
+            messages.append(message)
+            if pairs:
+                options = pairs
+        return messages, options
+
+
+def _reset(conversation: Conversation) -> None:
+    conversation.flow = None
+    conversation.step = None
+    conversation.data = {}
+    conversation.options = []
+
+
+def _is_conflict(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(exc).lower()
+    return any(word in text for word in ("deadlock", "could not serialize", "database is locked"))

@@ -1,0 +1,91 @@
+"""The contract between transports, the dialog runtime and the flows.
+
+Transports turn a channel's update into an :class:`Inbound` and render
+:class:`Outgoing` messages back. Flows see only an :class:`Inbound`, the value
+of a pressed option, and return :class:`Reply` objects. Nothing here knows
+Telegram or Zalo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+InboundKind = Literal["text", "command", "choice", "photo", "location", "contact", "other"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str
+    update_id: str
+    chat_id: str
+    user_id: str
+    kind: InboundKind
+    text: str | None = None
+    command: str | None = None  # without the slash, lower case
+    args: str = ""
+    token: str | None = None  # the opaque id of a pressed button
+    attachment: str | None = None  # a channel file id or URL
+    location: tuple[float, float] | None = None
+    phone: str | None = None
+    display_name: str | None = None
+    other: str | None = None  # what arrived when kind == "other": sticker, voice, document, ...
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the person: catalog text (HTML-safe) and optional choices."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    columns: int = 1
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered message for one chat: what a transport sends."""
+
+    channel: str
+    chat_id: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    photo: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[[b.label, b.token] for b in row] for row in self.buttons],
+            "photo": self.photo,
+        }
+
+    @classmethod
+    def from_payload(cls, channel: str, chat_id: str, payload: dict[str, Any]) -> Outgoing:
+        rows = tuple(tuple(Button(label, token) for label, token in row) for row in payload.get("buttons", []))
+        return cls(channel, chat_id, payload["text"], rows, payload.get("photo"))
+
+    @property
+    def flat_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+@dataclass
+class Next:
+    """What a step decides: replies, and where the conversation goes."""
+
+    replies: list[Reply] = field(default_factory=list)
+    step: str | None = None  # None ends the flow
+    flow: str | None = None  # start another flow at its entry step (after these replies)
+    arg: str | None = None

@@ -1,0 +1,173 @@
+"""The case lifecycle: filing, routing to a unit, deadlines, events and notices.
+
+Filing a case allocates its public code, computes its legal deadlines, stores
+the contact apart from the content, appends the first event and queues the
+notice to the responsible officers, all in the caller's transaction. The
+citizen hears "received" only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.dialog.catalog import Translator
+from bot.dialog.types import Reply
+from bot.services import notify
+from bot.services.container import Services
+from bot.services.deadlines import CaseType
+from storage.models import Case, CaseContact, CaseEvent, Citizen, Staff, Unit
+from storage.uow import UnitOfWork
+
+CASE_TYPES: tuple[CaseType, ...] = ("phan_anh", "kien_nghi", "khieu_nai", "to_cao", "hoi_dap")
+CITIZEN_TYPES: tuple[CaseType, ...] = ("phan_anh", "kien_nghi", "khieu_nai", "to_cao")
+CONTACT_REQUIRED: tuple[CaseType, ...] = ("khieu_nai", "to_cao")
+OPEN_STATUSES = ("received", "accepted", "need_info")
+HANDLER_ROLES = ("officer", "unit_lead")
+ADMIN_ROLES = ("district_admin",)
+INSPECTOR_ROLES = ("inspector",)
+DESCRIPTION_MAX = 4000
+
+
+@dataclass
+class Draft:
+    """What the petition flow gathered, before the case exists."""
+
+    type: CaseType
+    unit_code: str  # chosen commune, in the active map
+    description: str
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    full_name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    anonymous: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Draft:
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+
+class CaseError(Exception):
+    """A case cannot be filed as asked (e.g. the unit vanished from the map)."""
+
+
+async def responsible_unit(uow: UnitOfWork, services: Services, draft: Draft) -> Unit:
+    """Where a case goes. A denunciation goes to the inspectorate, never to the unit it may accuse."""
+    profile = services.config.deployment.units_profile
+    if draft.type == "to_cao":
+        for unit in await uow.units.in_profile(profile):
+            if unit.kind == "thanh_tra":
+                return unit
+        raise CaseError(f"no inspectorate (kind thanh_tra) in profile {profile}")
+    chosen = await uow.units.by_code(profile, draft.unit_code)
+    if chosen is None:
+        raise CaseError(f"unit {draft.unit_code} is not in profile {profile}")
+    return chosen
+
+
+async def file_case(
+    uow: UnitOfWork, services: Services, citizen: Citizen, channel: str, chat_id: str, draft: Draft
+) -> Case:
+    now = services.clock()
+    unit = await responsible_unit(uow, services, draft)
+    place = await uow.units.by_code(services.config.deployment.units_profile, draft.unit_code)
+    year = services.deadlines.local_date(now).year
+    seq = await uow.cases.next_seq(year)
+    deadlines = services.deadlines.on_receipt(draft.type, now, remote=unit.remote)
+    assert unit.id is not None and citizen.id is not None
+    case = Case(
+        code=f"{services.config.deployment.case_prefix}-{year}-{seq:05d}",
+        year=year,
+        seq=seq,
+        type=draft.type,
+        status="received",
+        unit_id=unit.id,
+        citizen_id=citizen.id,
+        channel=channel,
+        chat_id=chat_id,
+        description=draft.description[:DESCRIPTION_MAX],
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        attachments=draft.attachments,
+        anonymous=draft.anonymous,
+        remote=unit.remote,
+        received_at=now,
+        first_due=deadlines.first_due,
+        final_due=deadlines.final_due,
+    )
+    contact = None
+    if not draft.anonymous and (draft.full_name or draft.phone or draft.address):
+        contact = CaseContact(case_id=0, full_name=draft.full_name, phone=draft.phone, address=draft.address)
+    await uow.cases.add(case, contact)
+    assert case.id is not None
+    await uow.cases.add_event(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor_kind="citizen",
+            actor_id=citizen.id,
+            kind="received",
+            visibility="public",
+            payload={"unit": unit.name, "place": place.name if place else None, "anonymous": draft.anonymous},
+        )
+    )
+    await notify_new_case(uow, services, case, unit)
+    return case
+
+
+async def recipients_for(uow: UnitOfWork, case: Case) -> Sequence[Staff]:
+    """Who must hear about a new case: the unit's officers, else the district admins. Never nobody."""
+    roles = INSPECTOR_ROLES if case.type == "to_cao" else HANDLER_ROLES
+    staff = await uow.staff.active(roles=roles, unit_id=case.unit_id)
+    if not staff:
+        staff = await uow.staff.active(roles=ADMIN_ROLES)
+    return staff
+
+
+async def notify_new_case(uow: UnitOfWork, services: Services, case: Case, unit: Unit) -> None:
+    t = services.catalog.bind(services.config.deployment.language)
+    text = new_case_notice(t, services, case, unit)
+    recipients = await recipients_for(uow, case)
+    chats = {(s.channel, s.chat_id) for s in recipients}
+    if not chats:
+        # No officer and no district admin has joined yet: the bootstrap super-admins hear of it.
+        chats = {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+    for channel, chat_id in sorted(chats):
+        await notify.enqueue(uow, channel, chat_id, Reply(text), now=services.clock(), case_id=case.id)
+
+
+def new_case_notice(t: Translator, services: Services, case: Case, unit: Unit) -> str:
+    due = case.final_due or case.first_due
+    return t(
+        "staff.new_case",
+        code=case.code,
+        type=t(f"case_type.{case.type}"),
+        unit=unit.name,
+        due=due.strftime("%d/%m/%Y"),
+        excerpt=excerpt(case.description),
+    )
+
+
+def excerpt(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def public_history(uow: UnitOfWork, case: Case) -> Sequence[CaseEvent]:
+    return await uow.cases.events(case.id or 0, public_only=True)
+
+
+def status_label(t: Translator, status: str) -> str:
+    return t(f"case_status.{status}")
+
+
+def format_local(services: Services, moment: datetime, style: Literal["date", "datetime"] = "datetime") -> str:
+    local = moment.astimezone(services.config.deployment.tz)
+    return local.strftime("%d/%m/%Y") if style == "date" else local.strftime("%H:%M %d/%m/%Y")

@@ -1,0 +1,36 @@
+"""The services a flow step can use, built once at start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import Config
+from bot.dialog.catalog import Catalog
+from bot.dialog.types import Inbound
+from bot.services.deadlines import DeadlineService
+from bot.services.faq import FaqIndex
+from bot.services.routing import RoutingService
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    config: Config
+    catalog: Catalog
+    routing: RoutingService
+    deadlines: DeadlineService
+    faq: FaqIndex
+    clock: Callable[[], datetime] = system_clock
+
+    def is_super_admin(self, inbound: Inbound) -> bool:
+        return inbound.channel == "telegram" and inbound.user_id in {
+            str(user) for user in self.config.admins.telegram_ids
+        }
+
+    def local_now(self) -> datetime:
+        return self.clock().astimezone(self.config.deployment.tz)

@@ -1,0 +1,160 @@
+"""Hỏi thủ tục: answers from the procedure FAQ, and a person when it has none.
+
+Typed questions (with or without accents, Southern words, old terms) are
+matched by the FAQ search service. A confident match is answered at once; an
+unsure one offers the closest three; nothing close offers to forward the
+question to an officer, which becomes a case of type "hỏi đáp".
+"""
+
+from __future__ import annotations
+
+from bot.dialog.flow import Flow, Turn, done, goto, start
+from bot.dialog.types import Next, Reply
+from bot.services.faq import FaqEntry, FaqResult
+from bot.text import clean, fold
+from handlers.home import menu
+from storage.models import FaqFeedback
+
+flow = Flow("faq", entry="enter", commands=("hoi", "hoithutuc", "huongdan"))
+
+FORWARD = "faq:forward"
+NO_FORWARD = "faq:no"
+UP = "faq:up"
+DOWN = "faq:down"
+ANOTHER = "faq:another"
+QUESTION_MAX = 1000
+FORWARD_MIN_WORDS = 3
+
+
+@flow.step("enter")
+async def enter(turn: Turn) -> Next:
+    question = turn.text if turn.arg == "free_text" else (turn.arg or "")
+    if question:
+        return await _answer(turn, question, from_free_text=turn.arg == "free_text")
+    return goto("ask", turn.say("faq.ask"))
+
+
+@flow.step("ask")
+async def ask(turn: Turn) -> Next:
+    if not turn.text:
+        return goto("ask", turn.say("faq.ask_text"))
+    return await _answer(turn, turn.text, from_free_text=False)
+
+
+async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
+    question = clean(question)[:QUESTION_MAX]
+    result = turn.services.faq.search(question)
+    log = await turn.uow.faq.log(
+        FaqFeedback(
+            channel=turn.inbound.channel,
+            query=question,
+            outcome=result.outcome,
+            entry_id=result.answer.id if result.answer else None,
+            at=turn.now,
+        )
+    )
+    turn.data["log"] = log.id
+    turn.data["question"] = question
+    if result.outcome == "answer" and result.answer is not None:
+        entry = turn.services.faq.get(result.answer.id)
+        if entry is not None:
+            return _show(turn, entry)
+    if result.outcome == "unsure":
+        return goto("pick", _suggestions(turn, result))
+    if from_free_text:
+        # Chat like "alo" or "ok" gets the menu; a real sentence may also go to an officer.
+        if len(fold(question).split()) < FORWARD_MIN_WORDS:
+            return done(menu(turn, "home.not_understood"))
+        offer = menu(turn, "home.not_understood_forward")
+        return goto("offer", Reply(offer.text, (*offer.options, turn.option("faq.forward_button", FORWARD))))
+    return goto(
+        "offer",
+        turn.say(
+            "faq.no_answer",
+            turn.option("faq.forward_button", FORWARD),
+            turn.option("faq.no_forward_button", NO_FORWARD),
+        ),
+    )
+
+
+def _suggestions(turn: Turn, result: FaqResult) -> Reply:
+    options = [turn.option("faq.suggestion", f"entry:{m.id}", title=m.title) for m in result.suggestions[:3]]
+    options.append(turn.option("faq.none_of_these", FORWARD))
+    return Reply(turn.t("faq.did_you_mean"), tuple(options))
+
+
+def _show(turn: Turn, entry: FaqEntry) -> Next:
+    answer = turn.say(
+        "faq.answer",
+        turn.option("faq.helpful", UP),
+        turn.option("faq.not_helpful", DOWN),
+        columns=2,
+        title=entry.title,
+        answer=entry.answer.strip(),
+        level=entry.level,
+        legal_basis=entry.legal_basis,
+        verified_on=entry.verified_on.strftime("%d/%m/%Y"),
+    )
+    turn.data["entry"] = entry.id
+    return goto("feedback", answer)
+
+
+@flow.step("pick")
+async def pick(turn: Turn) -> Next:
+    if turn.choice == FORWARD:
+        return _forward(turn)
+    if turn.choice and turn.choice.startswith("entry:"):
+        entry = turn.services.faq.get(turn.choice.removeprefix("entry:"))
+        if entry is not None:
+            await _record(turn, entry_id=entry.id, helpful=None)
+            return _show(turn, entry)
+    if turn.text:
+        return await _answer(turn, turn.text, from_free_text=False)
+    return goto("ask", turn.say("faq.ask_text"))
+
+
+@flow.step("feedback")
+async def feedback(turn: Turn) -> Next:
+    if turn.choice == UP:
+        await _record(turn, entry_id=turn.data.get("entry"), helpful=True)
+        return done(turn.say("faq.thanks"), menu(turn, "menu.more"))
+    if turn.choice == DOWN:
+        await _record(turn, entry_id=turn.data.get("entry"), helpful=False)
+        return goto(
+            "offer",
+            turn.say(
+                "faq.sorry_offer_forward",
+                turn.option("faq.forward_button", FORWARD),
+                turn.option("faq.no_forward_button", NO_FORWARD),
+            ),
+        )
+    if turn.text:
+        return await _answer(turn, turn.text, from_free_text=False)
+    return done(menu(turn, "menu.more"))
+
+
+@flow.step("offer")
+async def offer(turn: Turn) -> Next:
+    if turn.choice == FORWARD:
+        return _forward(turn)
+    if turn.choice == NO_FORWARD:
+        return done(turn.say("faq.ok_no_forward"), menu(turn, "menu.more"))
+    if turn.text:
+        return await _answer(turn, turn.text, from_free_text=False)
+    return done(menu(turn))
+
+
+def _forward(turn: Turn) -> Next:
+    return start("petition", arg=f"question:{turn.data.get('log', '')}")
+
+
+async def _record(turn: Turn, *, entry_id: str | None, helpful: bool | None) -> None:
+    log_id = turn.data.get("log")
+    log = await turn.uow.faq.get_log(int(log_id)) if log_id else None
+    if log is None:
+        return
+    if entry_id:
+        log.entry_id = entry_id
+    if helpful is not None:
+        log.helpful = helpful
+    await turn.uow.faq.log(log)

@@ -1,0 +1,73 @@
+"""Greeting, consent and the main menu; the answer to anything said outside a flow.
+
+``/start`` greets, says what the bot does and asks for consent before any
+personal data is collected (no pre-ticked consent). Free text outside a flow
+goes to the procedure FAQ first; whatever the bot cannot place gets the menu,
+never silence.
+"""
+
+from __future__ import annotations
+
+from bot.dialog.flow import Flow, Turn, done, goto, start
+from bot.dialog.types import Next, Reply
+
+flow = Flow("home", entry="enter", commands=("start", "menu", "batdau"))
+
+CONSENT_YES = "consent:yes"
+CONSENT_NO = "consent:no"
+
+
+def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
+    """The main menu. Each entry starts its flow from any state."""
+    return turn.say(
+        key,
+        turn.option("menu.petition", "flow:petition"),
+        turn.option("menu.faq", "flow:faq"),
+        turn.option("menu.my_cases", "flow:my_cases"),
+        turn.option("menu.schedule", "flow:schedule"),
+        turn.option("menu.privacy", "flow:privacy"),
+    )
+
+
+def consent_question(turn: Turn) -> Reply:
+    return turn.say(
+        "consent.ask",
+        turn.option("consent.yes", CONSENT_YES),
+        turn.option("consent.no", CONSENT_NO),
+    )
+
+
+@flow.step("enter")
+async def enter(turn: Turn) -> Next:
+    if turn.arg == "free_text":
+        return await free_text(turn)
+    if turn.arg == "menu":
+        return done(menu(turn))
+    if turn.inbound.command in ("start", "batdau"):
+        greeting = turn.say("home.greeting", office=turn.services.config.deployment.name)
+        if turn.citizen.consent_at is None:
+            return goto("consent", greeting, consent_question(turn))
+        return done(greeting, menu(turn))
+    return done(menu(turn))
+
+
+@flow.step("consent")
+async def consent(turn: Turn) -> Next:
+    if turn.choice == CONSENT_YES:
+        turn.citizen.consent_at = turn.now
+        await turn.uow.citizens.save(turn.citizen)
+        return done(turn.say("consent.thanks"), menu(turn))
+    if turn.choice == CONSENT_NO:
+        return done(turn.say("consent.declined"), menu(turn))
+    return goto("consent", consent_question(turn))
+
+
+async def free_text(turn: Turn) -> Next:
+    kind = turn.inbound.kind
+    if kind in ("photo", "location"):
+        return done(menu(turn, "home.media_outside_flow"))
+    if kind in ("other", "contact"):
+        return done(menu(turn, "home.unsupported"))
+    if turn.text and turn.services.faq is not None and len(turn.services.faq) > 0:
+        return start("faq", arg="free_text")
+    return done(menu(turn, "home.not_understood"))

@@ -1,0 +1,95 @@
+"""Hồ sơ của tôi: a citizen's own cases, their status and public history.
+
+Only the cases filed from this very account are ever shown. A code typed or
+sent with /hoso that belongs to someone else gets the same answer as a code
+that does not exist, so nothing leaks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialog.catalog import Markup
+from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.types import Next, Reply
+from bot.services import cases
+from handlers.home import menu
+from storage.models import Case
+
+flow = Flow("my_cases", entry="list", commands=("hoso", "mycases"))
+
+_CODE = re.compile(r"\b([A-Za-z0-9]{1,8}-\d{4}-\d{5})\b")
+
+
+@flow.step("list")
+async def list_cases(turn: Turn) -> Next:
+    typed = _CODE.search(turn.arg or "")
+    if typed:
+        return await _show_code(turn, typed.group(1))
+    own = await turn.uow.cases.of_citizen(turn.citizen.id or 0)
+    if not own:
+        return done(turn.say("my_cases.none"), menu(turn))
+    lines = [_line(turn, case) for case in own]
+    options = [turn.option("my_cases.case_button", f"case:{case.id}", code=case.code) for case in own[:10]]
+    return goto(
+        "pick",
+        Reply(turn.t("my_cases.list", lines=Markup("\n".join(lines))), tuple(options), columns=2),
+    )
+
+
+@flow.step("pick")
+async def pick(turn: Turn) -> Next:
+    if turn.choice and turn.choice.startswith("case:"):
+        case = await turn.uow.cases.get(int(turn.choice.removeprefix("case:")))
+        if case is not None and case.citizen_id == turn.citizen.id:
+            return done(*await _card(turn, case))
+    typed = _CODE.search(turn.text)
+    if typed:
+        return await _show_code(turn, typed.group(1))
+    return await list_cases(turn)
+
+
+async def _show_code(turn: Turn, code: str) -> Next:
+    case = await turn.uow.cases.by_code(code)
+    if case is None or case.citizen_id != turn.citizen.id:
+        return done(turn.say("my_cases.not_found", code=code.upper()), menu(turn))
+    return done(*await _card(turn, case))
+
+
+def _line(turn: Turn, case: Case) -> str:
+    due = case.final_due or case.first_due
+    open_ = case.status in cases.OPEN_STATUSES
+    return turn.t(
+        "my_cases.line_open" if open_ else "my_cases.line_closed",
+        code=case.code,
+        type=turn.t(f"case_type.{case.type}"),
+        status=cases.status_label(turn.t, case.status),
+        due=due.strftime("%d/%m/%Y"),
+    )
+
+
+async def _card(turn: Turn, case: Case) -> list[Reply]:
+    unit = await turn.uow.units.get(case.unit_id)
+    history = []
+    for event in await cases.public_history(turn.uow, case):
+        history.append(
+            turn.t(
+                "my_cases.event",
+                when=cases.format_local(turn.services, event.at),
+                what=turn.t(f"event.{event.kind}"),
+                detail=event.payload.get("text", ""),
+            )
+        )
+    due = case.final_due or case.first_due
+    card = turn.say(
+        "my_cases.card",
+        code=case.code,
+        type=turn.t(f"case_type.{case.type}"),
+        unit=unit.name if unit else "",
+        status=cases.status_label(turn.t, case.status),
+        received=cases.format_local(turn.services, case.received_at),
+        due=due.strftime("%d/%m/%Y"),
+        description=cases.excerpt(case.description, 500),
+        history=Markup("\n".join(history)),
+    )
+    return [card, menu(turn, "menu.more")]

@@ -1,0 +1,345 @@
+"""Filing a petition: type, commune, description, contact, confirmation.
+
+Each step asks one short question with big buttons; typing works everywhere
+(a commune's name without accents, "xong" to finish describing). The case is
+committed in the same transaction as the step that tells the citizen its code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialog.catalog import Markup
+from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.types import Next, Reply
+from bot.services import cases
+from bot.services.cases import CITIZEN_TYPES, CONTACT_REQUIRED, Draft
+from bot.text import clean, fold
+from handlers.home import CONSENT_NO, CONSENT_YES, consent_question, menu
+
+flow = Flow("petition", entry="begin", commands=("phananh", "gopy", "kiennghi", "khieunai", "tocao"))
+
+DONE = "describe:done"
+SKIP = "contact:skip"
+ANONYMOUS = "contact:anonymous"
+SEND = "confirm:send"
+EDIT = "confirm:edit"
+CANCEL = "petition:cancel"
+ALL_UNITS = "unit:all"
+MAX_PARTS = 30
+MAX_PHOTOS = 10
+_PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
+_COMMAND_TYPES = {"khieunai": "khieu_nai", "tocao": "to_cao", "kiennghi": "kien_nghi"}
+
+
+def _draft(turn: Turn) -> Draft:
+    return Draft.from_data(turn.data["draft"])
+
+
+def _save(turn: Turn, draft: Draft) -> None:
+    turn.data["draft"] = draft.to_data()
+
+
+# --- start and consent -------------------------------------------------------------------------
+
+
+@flow.step("begin")
+async def begin(turn: Turn) -> Next:
+    turn.data["draft"] = Draft(type="phan_anh", unit_code="", description="").to_data()
+    preset = _COMMAND_TYPES.get(turn.inbound.command or "")
+    if preset:
+        turn.data["preset"] = preset
+    if turn.arg and turn.arg.startswith("question:"):
+        await _start_question(turn, turn.arg.removeprefix("question:"))
+    if turn.citizen.consent_at is None:
+        return goto("consent", turn.say("petition.consent_first"), consent_question(turn))
+    return _after_consent(turn)
+
+
+@flow.step("consent")
+async def consent(turn: Turn) -> Next:
+    if turn.choice == CONSENT_YES:
+        turn.citizen.consent_at = turn.now
+        await turn.uow.citizens.save(turn.citizen)
+        return _after_consent(turn, turn.say("consent.thanks"))
+    if turn.choice == CONSENT_NO:
+        return done(turn.say("petition.needs_consent"), menu(turn))
+    return goto("consent", consent_question(turn))
+
+
+async def _start_question(turn: Turn, log_id: str) -> None:
+    """A question the FAQ could not answer becomes a case of type hỏi đáp."""
+    log = await turn.uow.faq.get_log(int(log_id)) if log_id.isdigit() else None
+    if log is None:
+        return
+    draft = _draft(turn)
+    draft.type = "hoi_dap"
+    draft.description = log.query
+    _save(turn, draft)
+    turn.data["faq_log"] = log.id
+
+
+def _after_consent(turn: Turn, *before: Reply) -> Next:
+    if _draft(turn).type == "hoi_dap":
+        return goto("unit", *before, turn.say("petition.question_forward"), _unit_question(turn))
+    preset = turn.data.get("preset")
+    if preset in CITIZEN_TYPES:
+        return _set_type(turn, preset, *before)
+    return goto("type", *before, _type_question(turn))
+
+
+# --- type ---------------------------------------------------------------------------------------
+
+
+def _type_question(turn: Turn) -> Reply:
+    return turn.say("petition.ask_type", *(turn.option(f"case_type.{kind}", f"type:{kind}") for kind in CITIZEN_TYPES))
+
+
+@flow.step("type")
+async def choose_type(turn: Turn) -> Next:
+    kind = (turn.choice or "").removeprefix("type:")
+    if kind not in CITIZEN_TYPES:
+        kind = _type_from_text(turn.text) or ""
+    if not kind:
+        return goto("type", turn.say("petition.type_again"), _type_question(turn))
+    return _set_type(turn, kind)
+
+
+def _type_from_text(text: str) -> str | None:
+    folded = fold(text)
+    for kind, words in (
+        ("to_cao", ("to cao",)),
+        ("khieu_nai", ("khieu nai",)),
+        ("kien_nghi", ("kien nghi", "de xuat", "gop y")),
+        ("phan_anh", ("phan anh", "bao tin")),
+    ):
+        if any(word in folded for word in words):
+            return kind
+    return None
+
+
+def _set_type(turn: Turn, kind: str, *before: Reply) -> Next:
+    draft = _draft(turn)
+    draft.type = kind  # type: ignore[assignment]  # checked against CITIZEN_TYPES by the callers
+    _save(turn, draft)
+    notes = [turn.say("petition.to_cao_notice")] if kind == "to_cao" else []
+    return goto("unit", *before, *notes, _unit_question(turn))
+
+
+# --- commune ------------------------------------------------------------------------------------
+
+
+def _unit_question(turn: Turn, key: str = "petition.ask_unit") -> Reply:
+    units = turn.services.routing.units()
+    options = [turn.option("petition.unit_option", f"unit:{u.code}", name=u.name) for u in units]
+    return Reply(turn.t(key), tuple(options), columns=2)
+
+
+@flow.step("unit")
+async def choose_unit(turn: Turn) -> Next:
+    routing = turn.services.routing
+    if turn.choice == ALL_UNITS:
+        return goto("unit", _unit_question(turn))
+    if turn.choice and turn.choice.startswith("unit:"):
+        place = routing.find(turn.choice.removeprefix("unit:"))
+        if place is not None:
+            return _set_unit(turn, place.code)
+    if not turn.text:
+        return goto("unit", _unit_question(turn))
+    route = routing.route(turn.text)
+    if route.unit is not None:
+        notes = [turn.say("petition.former_unit", old=route.former, new=route.unit.name)] if route.former else []
+        return _set_unit(turn, route.unit.code, *notes)
+    if route.outside:
+        options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.name) for c in route.candidates]
+        options.append(turn.option("petition.show_all_units", ALL_UNITS))
+        return goto("unit", Reply(turn.t("petition.outside_area", place=route.outside), tuple(options)))
+    if route.candidates:
+        options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.name) for c in route.candidates]
+        options.append(turn.option("petition.show_all_units", ALL_UNITS))
+        key = "petition.which_unit" if len(route.candidates) > 1 else "petition.did_you_mean_unit"
+        return goto("unit", Reply(turn.t(key, typed=turn.text), tuple(options)))
+    return goto("unit", _unit_question(turn, "petition.unit_unknown"))
+
+
+def _set_unit(turn: Turn, code: str, *before: Reply) -> Next:
+    draft = _draft(turn)
+    draft.unit_code = code
+    _save(turn, draft)
+    place = turn.services.routing.find(code)
+    chosen = turn.say("petition.unit_chosen", name=place.name if place else code)
+    if draft.type == "hoi_dap" and draft.description:
+        next_ = _ask_contact(turn)
+        next_.replies[:0] = [*before, chosen]
+        return next_
+    return goto("describe", *before, chosen, _describe_question(turn))
+
+
+# --- description --------------------------------------------------------------------------------
+
+
+def _describe_question(turn: Turn) -> Reply:
+    return turn.say("petition.ask_description", turn.option("petition.done_button", DONE))
+
+
+def _progress(turn: Turn, draft: Draft) -> Reply:
+    parts = len(turn.data.get("parts", []))
+    return turn.say(
+        "petition.description_progress",
+        turn.option("petition.done_button", DONE),
+        messages=parts,
+        photos=len(draft.attachments),
+        location=turn.t("petition.has_location") if draft.latitude is not None else "",
+    )
+
+
+@flow.step("describe")
+async def describe(turn: Turn) -> Next:
+    draft = _draft(turn)
+    inbound = turn.inbound
+    parts: list[str] = turn.data.setdefault("parts", [])
+    if turn.choice == DONE or (inbound.kind == "text" and fold(turn.text) in ("xong", "het", "done", "gui")):
+        if not parts and not draft.attachments:
+            return goto("describe", turn.say("petition.description_empty"), _describe_question(turn))
+        draft.description = "\n".join(parts)
+        _save(turn, draft)
+        return _ask_contact(turn)
+    if inbound.kind == "photo" and inbound.attachment:
+        if len(draft.attachments) >= MAX_PHOTOS:
+            return goto("describe", turn.say("petition.too_many_photos", limit=MAX_PHOTOS))
+        draft.attachments.append({"kind": "photo", "file": inbound.attachment})
+        if inbound.text:
+            parts.append(clean(inbound.text))
+    elif inbound.kind == "location" and inbound.location:
+        draft.latitude, draft.longitude = inbound.location
+    elif inbound.kind == "text" and turn.text:
+        if len(parts) >= MAX_PARTS:
+            return goto("describe", turn.say("petition.too_long"), _progress(turn, draft))
+        parts.append(clean(turn.text)[: cases.DESCRIPTION_MAX])
+    else:
+        return goto("describe", turn.say("petition.describe_unsupported"), _describe_question(turn))
+    _save(turn, draft)
+    return goto("describe", _progress(turn, draft))
+
+
+# --- contact ------------------------------------------------------------------------------------
+
+
+def _ask_contact(turn: Turn) -> Next:
+    draft = _draft(turn)
+    if draft.type in CONTACT_REQUIRED:
+        options = [turn.option("petition.anonymous_button", ANONYMOUS)] if draft.type == "to_cao" else []
+        return goto("name", turn.say(f"petition.contact_required.{draft.type}", *options))
+    known = turn.citizen.phone
+    options = [turn.option("petition.skip_button", SKIP)]
+    if known:
+        options.insert(0, turn.option("petition.use_known_phone", f"phone:{known}", phone=known))
+    return goto("phone", turn.say("petition.ask_phone_optional", *options))
+
+
+@flow.step("name")
+async def ask_name(turn: Turn) -> Next:
+    draft = _draft(turn)
+    if turn.choice == ANONYMOUS and draft.type == "to_cao":
+        draft.anonymous = True
+        _save(turn, draft)
+        return _confirm(turn, turn.say("petition.anonymous_notice"))
+    name = clean(turn.text)
+    if len(name) < 2 or len(name) > 100 or any(ch.isdigit() for ch in name):
+        return goto("name", turn.say("petition.name_again"))
+    draft.full_name = name
+    _save(turn, draft)
+    return goto("phone", turn.say("petition.ask_phone_required"))
+
+
+@flow.step("phone")
+async def ask_phone(turn: Turn) -> Next:
+    draft = _draft(turn)
+    required = draft.type in CONTACT_REQUIRED
+    if turn.choice == SKIP and not required:
+        return _confirm(turn)
+    raw = turn.inbound.phone or (turn.choice or "").removeprefix("phone:") or turn.text
+    phone = normalise_phone(raw)
+    if phone is None:
+        key = "petition.phone_again_required" if required else "petition.phone_again_optional"
+        options = () if required else (turn.option("petition.skip_button", SKIP),)
+        return goto("phone", turn.say(key, *options))
+    draft.phone = phone
+    turn.citizen.phone = phone
+    await turn.uow.citizens.save(turn.citizen)
+    _save(turn, draft)
+    if required:
+        return goto("address", turn.say("petition.ask_address"))
+    return _confirm(turn)
+
+
+@flow.step("address")
+async def ask_address(turn: Turn) -> Next:
+    address = clean(turn.text)
+    if len(address) < 3:
+        return goto("address", turn.say("petition.address_again"))
+    draft = _draft(turn)
+    draft.address = address[:300]
+    _save(turn, draft)
+    return _confirm(turn)
+
+
+def normalise_phone(text: str) -> str | None:
+    digits = re.sub(r"[\s.\-()]", "", text or "")
+    match = _PHONE.match(digits)
+    return f"0{match.group(1)}" if match else None
+
+
+# --- confirmation -------------------------------------------------------------------------------
+
+
+def _summary(turn: Turn, draft: Draft) -> Reply:
+    place = turn.services.routing.find(draft.unit_code)
+    t = turn.t
+    contact = t("petition.summary_anonymous") if draft.anonymous else (draft.phone or t("petition.summary_no_contact"))
+    if draft.full_name:
+        contact = Markup(t("petition.summary_name_phone", name=draft.full_name, phone=draft.phone or ""))
+    return turn.say(
+        "petition.summary",
+        turn.option("petition.send_button", SEND),
+        turn.option("petition.edit_button", EDIT),
+        turn.option("petition.cancel_button", CANCEL),
+        type=t(f"case_type.{draft.type}"),
+        unit=place.name if place else draft.unit_code,
+        description=cases.excerpt(draft.description or t("petition.photos_only"), 600),
+        photos=len(draft.attachments),
+        location=t("petition.location_yes") if draft.latitude is not None else t("petition.no_location"),
+        contact=contact,
+    )
+
+
+def _confirm(turn: Turn, *before: Reply) -> Next:
+    return goto("confirm", *before, _summary(turn, _draft(turn)))
+
+
+@flow.step("confirm")
+async def confirm(turn: Turn) -> Next:
+    draft = _draft(turn)
+    if turn.choice == CANCEL:
+        return done(turn.say("dialog.cancelled"), menu(turn))
+    if turn.choice == EDIT:
+        turn.data["parts"] = []
+        draft.description = ""
+        _save(turn, draft)
+        return goto("describe", turn.say("petition.edit_description"), _describe_question(turn))
+    if turn.choice != SEND:
+        return goto("confirm", turn.say("petition.confirm_again"), _summary(turn, draft))
+    case = await cases.file_case(
+        turn.uow, turn.services, turn.citizen, turn.inbound.channel, turn.inbound.chat_id, draft
+    )
+    if turn.data.get("faq_log"):
+        log = await turn.uow.faq.get_log(int(turn.data["faq_log"]))
+        if log is not None:
+            log.forwarded_case_id = case.id
+            await turn.uow.faq.log(log)
+    due = case.final_due or case.first_due
+    key = "petition.received_tip" if draft.anonymous else "petition.received"
+    return done(
+        turn.say(key, code=case.code, due=due.strftime("%d/%m/%Y"), type=turn.t(f"case_type.{case.type}")),
+        menu(turn, "menu.after_case"),
+    )
