@@ -93,6 +93,40 @@ class DialogConfig(_Section):
     button_ttl_days: int = Field(default=14, ge=1)
 
 
+class ReportsConfig(_Section):
+    """Digests and statutory reports for Nội vụ (issue 5); times are in deployment.timezone."""
+
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    weekly_time: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    report_time: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Due dates (MM-DD) of the six-month and annual reports; each covers period_start up to the day before.
+    half_year_due: str = Field(default="06-10", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    annual_due: str = Field(default="11-25", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    period_start: str = Field(default="01-01", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    # Extra recipients as "channel:chat_id" (the active district admins always receive them).
+    chats: list[str] = Field(default_factory=list)
+    out_dir: str = "var/reports"
+    catch_up_days: int = Field(default=30, ge=0)
+    # Issuing body as printed at the top left (Nghị định 30/2020): the parent body (optional,
+    # not bold) and the issuing body's lines (bold).
+    issuer_parent: str = ""
+    issuer: list[str] = Field(default_factory=lambda: ["ỦY BAN NHÂN DÂN", "HUYỆN CẦU NGANG"])
+    symbol: str = "BC-UBND"
+    place: str = "Cầu Ngang"
+    recipients: list[str] = Field(default_factory=lambda: ["Phòng Nội vụ (để báo cáo);", "Lưu: VT."])
+    signer_title: str = "CHỦ TỊCH"
+    signer_name: str = ""
+
+    @field_validator("chats")
+    @classmethod
+    def _chat_form(cls, value: list[str]) -> list[str]:
+        for chat in value:
+            channel, _, chat_id = chat.partition(":")
+            if not channel or not chat_id:
+                raise ValueError(f"expected 'channel:chat_id', got {chat!r}")
+        return value
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -101,6 +135,7 @@ class Config(_Section):
     admins: AdminsConfig = AdminsConfig()
     dialog: DialogConfig = DialogConfig()
     deadlines: dict[str, Any] = Field(default_factory=dict)
+    reports: ReportsConfig = ReportsConfig()
 
     @property
     def data_path(self) -> Path:

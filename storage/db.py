@@ -35,7 +35,7 @@ def sync_url(url: str) -> URL:
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.set(drivername="sqlite")
-    return parsed
+    return parsed.set(drivername="postgresql+psycopg")
 
 
 def _prepare_sqlite_file(url: URL) -> None:
