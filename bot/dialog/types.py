@@ -63,18 +63,26 @@ class Outgoing:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     photo: str | None = None
+    # A local file to send with the text as its caption (reports): a path, sent as a photo or a document.
+    file: str | None = None
+    file_kind: Literal["photo", "document"] = "document"
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "text": self.text,
             "buttons": [[[b.label, b.token] for b in row] for row in self.buttons],
             "photo": self.photo,
         }
+        if self.file is not None:
+            payload["file"] = self.file
+            payload["file_kind"] = self.file_kind
+        return payload
 
     @classmethod
     def from_payload(cls, channel: str, chat_id: str, payload: dict[str, Any]) -> Outgoing:
         rows = tuple(tuple(Button(label, token) for label, token in row) for row in payload.get("buttons", []))
-        return cls(channel, chat_id, payload["text"], rows, payload.get("photo"))
+        kind: Literal["photo", "document"] = "photo" if payload.get("file_kind") == "photo" else "document"
+        return cls(channel, chat_id, payload["text"], rows, payload.get("photo"), payload.get("file"), kind)
 
     @property
     def flat_buttons(self) -> list[Button]:

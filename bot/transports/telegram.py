@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -137,6 +138,15 @@ class TelegramTransport:
         bot = self.application.bot
         chat_id = int(message.chat_id)
         markup = keyboard(message)
+        if message.file:
+            path = Path(message.file)
+            if message.file_kind == "photo":
+                await bot.send_photo(chat_id, path, caption=message.text[:1000] or None, reply_markup=markup)
+            else:
+                await bot.send_document(
+                    chat_id, path, caption=message.text[:1000] or None, filename=path.name, reply_markup=markup
+                )
+            return
         if message.photo:
             await bot.send_photo(chat_id, message.photo, caption=message.text[:1000], reply_markup=markup)
             return
@@ -159,6 +169,8 @@ class TelegramTransport:
             raise DeliveryError(f"bad request: {exc.message}", permanent=True) from exc
         except (TimedOut, NetworkError) as exc:
             raise DeliveryError(f"network: {exc}") from exc
+        except FileNotFoundError as exc:
+            raise DeliveryError(f"file missing: {exc.filename}", permanent=True) from exc
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a telegram update", exc_info=context.error)
