@@ -219,7 +219,6 @@ class ConversationRepo(_Repo):
         return (await self.session.exec(query)).first()
 
     async def save(self, conversation: Conversation) -> None:
-        conversation.updated_at = utcnow()
         self.session.add(conversation)
         await self.session.flush()
 

@@ -82,6 +82,7 @@ class DialogEngine:
         conversation.step = step_name if flow_name else None
         conversation.data = turn.data if conversation.flow else {}
         messages, conversation.options = await self._render(uow, inbound, preface + replies, conversation)
+        conversation.updated_at = now
         await uow.conversations.save(conversation)
         return Result(messages, notice=notice)
 

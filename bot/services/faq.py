@@ -329,7 +329,20 @@ _MIN_TYPO_LENGTH = 4
 # A typo-corrected word is only a guess: it earns this share of its weight.
 _GUESS_CREDIT = 0.5
 # Entries kept from the inverted-index pass for the (costlier) per-question scoring.
-_CANDIDATES = 24
+_CANDIDATES = 10
+# The inverted-index pass does not walk the postings of features found in more than
+# this share of the entries (and at least _POOL of them): exact on indexes of up to
+# _POOL entries, bounded work above. Those features still count for the _WIDE
+# entries that the walk ranks best.
+_COMMON_SHARE = 0.1
+# Score = 100 * (W_COVER * cover + W_BIGRAM * bigram + W_FIT * fit) + W_RATIO * ratio,
+# see FaqIndex._score; the weights add up to 1 so that the score is 0..100.
+W_COVER = 0.35
+W_BIGRAM = 0.15
+W_FIT = 0.3
+W_RATIO = 0.2
+_POOL = 400
+_WIDE = 50
 # Weight of a query word the index has never seen, as a multiple of the highest
 # possible IDF: an unknown word probably names something we have no entry for.
 _UNKNOWN_WEIGHT = 1.0
@@ -374,17 +387,20 @@ class _Query:
     """A normalised query: its text, informative words and bigrams, and their weights."""
 
     text: str
-    words: dict[str, float]  # informative word -> weight (IDF, or _UNKNOWN_WEIGHT * top IDF)
-    credit: dict[str, float]  # informative word -> weight it earns when matched
-    bigrams: dict[str, float]  # bigram of informative words -> IDF (0 when unseen)
+    weights: dict[str, float]  # informative word -> weight (IDF, or _UNKNOWN_WEIGHT * top IDF)
+    credit: dict[str, float]  # informative word -> what it earns when matched (less for a guess)
+    bigrams: dict[str, float]  # bigram of informative words -> IDF (0 when no entry has it)
+    mass: float  # total weight of the words
+    bigram_mass: float  # total IDF of the bigrams
 
-    @property
-    def mass(self) -> float:
-        return sum(self.words.values())
+    @staticmethod
+    def earned(weights: Mapping[str, float], features: frozenset[str]) -> float:
+        """Sum of ``weights`` over the keys found in ``features``."""
+        return sum(weights[f] for f in features.intersection(weights))
 
-    def cover(self, words: frozenset[str]) -> float:
-        """Share of the query's weight explained by ``words``."""
-        return sum(credit for word, credit in self.credit.items() if word in words) / self.mass
+    def features(self) -> dict[str, float]:
+        """Words and bigrams with what they earn an entry that has them."""
+        return {**self.credit, **self.bigrams}
 
 
 class FaqIndex:
@@ -503,14 +519,21 @@ class FaqIndex:
         words = {w: self._idf(w) or unknown for w in informative}
         credit = {w: weight * (_GUESS_CREDIT if w in guesses else 1.0) for w, weight in words.items()}
         bigrams = {b: self._idf(b) for b in _bigrams(informative)}
-        return _Query(text=" ".join(tokens), words=words, credit=credit, bigrams=bigrams)
+        return _Query(
+            text=" ".join(tokens),
+            weights=words,
+            credit=credit,
+            bigrams=bigrams,
+            mass=sum(words.values()),
+            bigram_mass=sum(bigrams.values()),
+        )
 
     def search(self, text: str, limit: int = 3) -> FaqResult:
         """Match a citizen's message against the entries; see the module docstring."""
         if not self._entries:
             return _NONE
         query = self._query(text)
-        if not query.words:
+        if not query.weights:
             return _NONE
         ranked = self._rank(query)
         if not ranked or ranked[0][2] < MIN_COVER:
@@ -523,32 +546,58 @@ class FaqIndex:
 
     def _rank(self, query: _Query) -> list[tuple[float, str, float]]:
         """(score, entry id, entry cover) of the best candidates, best first."""
-        coarse: dict[str, float] = {}
-        for feature, weight in itertools.chain(query.credit.items(), query.bigrams.items()):
-            for entry_id in self._postings.get(feature, ()):
-                coarse[entry_id] = coarse.get(entry_id, 0.0) + weight
-        candidates = heapq.nlargest(_CANDIDATES, coarse, key=coarse.__getitem__)
-        owners = [(entry_id, choice) for entry_id in candidates for choice in self._choices[entry_id]]
-        if not owners:
-            return []
-        ratios = process.cdist([query.text], [c.text for _, c in owners], scorer=fuzz.token_set_ratio, workers=1)[0]
-        best: dict[str, float] = {}
-        for (entry_id, choice), ratio in zip(owners, ratios, strict=True):
-            score = self._score(query, choice, float(ratio))
-            if score > best.get(entry_id, -1.0):
-                best[entry_id] = score
-        ranked = [(score, entry_id, query.cover(self._features[entry_id])) for entry_id, score in best.items()]
-        return sorted(ranked, key=lambda row: (-row[0], row[1]))
+        ranked = [(*self._score(query, entry_id), entry_id) for entry_id in self._shortlist(query.features())]
+        ranked.sort(key=lambda row: (-row[0], row[2]))
+        return [(score, entry_id, cover) for score, cover, entry_id in ranked]
 
-    def _score(self, query: _Query, choice: _Choice, ratio: float) -> float:
-        """0..100: how well one title or question matches the query."""
-        matched = sum(credit for word, credit in query.credit.items() if word in choice.words)
-        cover = matched / query.mass
-        precision = min(1.0, matched / self._mass(choice))
-        bigram_mass = sum(query.bigrams.values())
-        shared = sum(weight for bigram, weight in query.bigrams.items() if bigram in choice.bigrams)
-        bigram = shared / bigram_mass if bigram_mass else cover
-        return 100 * (0.45 * cover + 0.2 * precision + 0.15 * bigram) + 0.2 * ratio
+    def _shortlist(self, features: Mapping[str, float]) -> list[str]:
+        """The _CANDIDATES entries that earn most from ``features``.
+
+        Weights are summed along the postings of the features, except those of
+        features found in more than _COMMON_SHARE of the entries (too costly to
+        walk on a large index, and worth little); they are added afterwards to
+        the best entries only. A query made of such features only walks its
+        rarest one.
+        """
+        common_df = max(_POOL, _COMMON_SHARE * len(self._entries))
+        postings = [(self._postings[f], w) for f, w in features.items() if f in self._postings]
+        walked = [(ids, w) for ids, w in postings if len(ids) <= common_df]
+        if not walked and postings:
+            walked = [min(postings, key=lambda pair: len(pair[0]))]
+        coarse: dict[str, float] = {}
+        for entry_ids, weight in walked:
+            for entry_id in entry_ids:
+                coarse[entry_id] = coarse.get(entry_id, 0.0) + weight
+        if len(walked) < len(postings):
+            wide = heapq.nlargest(_WIDE, coarse, key=coarse.__getitem__)
+            coarse = {entry_id: self._earned(features, entry_id) for entry_id in wide}
+        return heapq.nlargest(_CANDIDATES, coarse, key=coarse.__getitem__)
+
+    def _earned(self, features: Mapping[str, float], entry_id: str) -> float:
+        """Sum of ``features`` weights over the features the entry has."""
+        return _Query.earned(features, self._features[entry_id])
+
+    def _score(self, query: _Query, entry_id: str) -> tuple[float, float]:
+        """How well an entry matches the query, 0..100, and its cover.
+
+        cover: IDF share of the query's words found anywhere in the entry (a
+        query may mix the words of several of its questions); bigrams: IDF
+        share of the query's word pairs found in the entry; fit: for the best
+        single question, the mean of the share of the query it explains and the
+        share of the question the query covers; ratio: rapidfuzz
+        token_set_ratio against that question, for what whole tokens miss.
+        """
+        features = self._features[entry_id]
+        cover = query.earned(query.credit, features) / query.mass
+        bigram = query.earned(query.bigrams, features) / query.bigram_mass if query.bigram_mass else cover
+        fit, closest = max((self._fit(query, choice), choice.text) for choice in self._choices[entry_id])
+        ratio = fuzz.token_set_ratio(query.text, closest)
+        score = 100 * (W_COVER * cover + W_BIGRAM * bigram + W_FIT * fit) + W_RATIO * ratio
+        return score, cover
+
+    def _fit(self, query: _Query, choice: _Choice) -> float:
+        matched = query.earned(query.credit, choice.words)
+        return (matched / query.mass + min(1.0, matched / self._mass(choice))) / 2
 
 
 def _decide(ranked: list[tuple[float, str, float]], suggestions: tuple[FaqMatch, ...]) -> FaqResult:

@@ -20,7 +20,8 @@ from bot.text import fold
 CITIZEN_KINDS = ("xa", "thi_tran")
 OUTSIDE_KIND = "ngoai"
 _PREFIXES = re.compile(r"^(?:o |tai |xa |thi tran |tt |phuong |ubnd |ubnd xa |huyen )+")
-FUZZY_MIN = 86.0
+FUZZY_MIN = 85.0
+SUGGEST_MIN = 85.0
 MIN_QUERY = 3
 
 
@@ -202,6 +203,6 @@ class RoutingService:
             if current is None or current.kind not in CITIZEN_KINDS:
                 continue
             score = float(fuzz.partial_ratio(query, key))
-            if score >= 70 and (current.code not in scored or score > scored[current.code].score):
+            if score >= SUGGEST_MIN and (current.code not in scored or score > scored[current.code].score):
                 scored[current.code] = Candidate(current.code, current.name, score)
         return tuple(sorted(scored.values(), key=lambda c: -c.score)[:3])

@@ -1,0 +1,211 @@
+"""Dialog-level tests of the citizen flows: what the person sees, what the database holds."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.app import App
+from storage.models import Case, CaseContact, CaseEvent, Citizen, OutboxMessage
+from tests.helpers import Chat, FakeClock
+
+
+async def _consent(chat: Chat) -> None:
+    await chat.say("/start")
+    assert "Xin chào" in chat.text
+    assert chat.labels[:2] == ["✅ Tôi đồng ý", "❌ Không đồng ý"]
+    await chat.press("Tôi đồng ý")
+    assert "Cảm ơn bạn đã đồng ý" in chat.text
+
+
+async def _rows(app: App, model: type) -> list:  # type: ignore[type-arg]
+    async with app.db.unit_of_work() as uow:
+        return list((await uow.session.exec(select(model))).all())
+
+
+async def test_start_asks_consent_before_anything_personal(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("/start")
+    assert "dữ liệu cá nhân" in chat.text.lower()
+    await chat.press("Không đồng ý")
+    assert "chưa đồng ý" in chat.text
+    citizens = await _rows(app, Citizen)
+    assert citizens[0].consent_at is None
+    await chat.press("Gửi phản ánh")
+    assert "cần đồng ý" in chat.text
+    assert "✅ Tôi đồng ý" in chat.labels
+
+
+async def test_full_petition_is_committed_before_the_code_is_shown(app: App, clock: FakeClock) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    assert "Phản ánh" in chat.labels and "Tố cáo" in chat.labels
+    await chat.press("Phản ánh")
+    assert "xã, thị trấn nào" in chat.text
+    await chat.say("kim hoa")  # no accents
+    assert "Nơi xảy ra: Xã Kim Hòa" in chat.text
+    await chat.say("Cống ở ấp Cầu Xây bị nghẹt, nước ngập đường <b>ba ngày</b>")
+    assert "1 tin nhắn, 0 ảnh" in chat.text
+    await chat.photo("AgACphoto1")
+    await chat.location(9.80, 106.45)
+    assert "1 ảnh, có vị trí" in chat.text
+    await chat.say("xong")
+    assert "không bắt buộc" in chat.text
+    await chat.say("0912 345 678")
+    assert "Kiểm tra lại" in chat.text and "0912345678" in chat.text
+    # User text is escaped, never interpreted as markup.
+    assert "&lt;b&gt;ba ngày&lt;/b&gt;" in chat.last[-1].text
+    await chat.press("Gửi")
+    assert "Đã tiếp nhận" in chat.text
+    assert "CN-2026-00001" in chat.text
+    assert "11/12/2026" in chat.text  # 10 working days after Fri 27/11/2026
+
+    [case] = await _rows(app, Case)
+    assert case.code == "CN-2026-00001"
+    assert case.type == "phan_anh" and case.status == "received"
+    assert case.attachments == [{"kind": "photo", "file": "AgACphoto1"}]
+    assert (case.latitude, case.longitude) == (9.80, 106.45)
+    assert "<b>ba ngày</b>" in case.description  # stored as typed
+    [event] = await _rows(app, CaseEvent)
+    assert event.kind == "received" and event.visibility == "public"
+    # No officer has joined yet: the bootstrap super-admin hears of the case. Never nobody.
+    [notice] = await _rows(app, OutboxMessage)
+    assert notice.chat_id == "900001" and "CN-2026-00001" in notice.payload["text"]
+
+
+async def test_ambiguous_and_outside_places(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Kiến nghị")
+    await chat.say("Hiệp Mỹ")
+    assert "nhiều nơi" in chat.text
+    assert chat.labels[:2] == ["Xã Hiệp Mỹ Đông", "Xã Hiệp Mỹ Tây"]
+    await chat.say("ngu lac")
+    assert "không thuộc địa bàn" in chat.text
+    assert "Xã Thạnh Hòa Sơn" in chat.labels
+    await chat.say("2")  # typed number picks the second option
+    assert "Xem tất cả" not in chat.text
+    await chat.say("ấp Giồng Lớn")
+    assert "không tìm thấy tên này" in chat.text.lower()
+    assert len(chat.labels) == 15
+
+
+async def test_complaint_requires_name_phone_and_address(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say("/khieunai")
+    assert "xã, thị trấn nào" in chat.text
+    await chat.press("Xã Nhị Trường")
+    await chat.say("Tôi không đồng ý với quyết định thu hồi đất của xã")
+    await chat.press("Xong")
+    assert "họ và tên" in chat.text
+    await chat.say("12345")
+    assert "chỉ chữ" in chat.text
+    await chat.say("Thạch Thị Sa Ri")
+    await chat.say("abc")
+    assert "chưa đúng" in chat.text
+    assert "Bỏ qua" not in chat.labels
+    await chat.say("+84 912 000 111")
+    await chat.say("ấp Bông Ven, xã Nhị Trường")
+    assert "Thạch Thị Sa Ri, 0912000111" in chat.text
+    await chat.press("Gửi")
+    [case] = await _rows(app, Case)
+    [contact] = await _rows(app, CaseContact)
+    assert case.type == "khieu_nai" and case.final_due is None
+    assert contact.case_id == case.id and contact.full_name == "Thạch Thị Sa Ri"
+    assert contact.address == "ấp Bông Ven, xã Nhị Trường"
+
+
+async def test_denunciation_goes_to_the_inspectorate_and_can_be_anonymous(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Tố cáo")
+    assert "thanh tra" in chat.text.lower()
+    await chat.press("Xã Long Sơn")
+    await chat.say("Cán bộ địa chính xã nhận tiền để làm nhanh hồ sơ")
+    await chat.press("Xong")
+    await chat.press("Gửi ẩn danh")
+    assert "không được giải quyết theo Luật Tố cáo" in chat.text
+    await chat.press("Gửi")
+    assert "ẩn danh" in chat.text
+    [case] = await _rows(app, Case)
+    async with app.db.unit_of_work() as uow:
+        unit = await uow.units.get(case.unit_id)
+    assert unit is not None and unit.kind == "thanh_tra"
+    assert case.anonymous is True
+    assert await _rows(app, CaseContact) == []
+
+
+async def test_cancel_and_draft_expiry(app: App, clock: FakeClock) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say("/huy")
+    assert "Đã hủy" in chat.text
+    await chat.say("/huy")
+    assert "không có việc gì đang làm dở" in chat.text
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    clock.advance(hours=25)
+    await chat.say("Mỹ Hòa")
+    assert "quá 24 giờ" in chat.text
+    assert await _rows(app, Case) == []
+
+
+async def test_my_cases_never_shows_someone_elses_case(app: App) -> None:
+    alice, bob = Chat(app, user_id="2001"), Chat(app, user_id="2002")
+    await _consent(alice)
+    await alice.press("Gửi phản ánh")
+    await alice.press("Phản ánh")
+    await alice.press("Xã Mỹ Hòa")
+    await alice.say("Đèn đường tắt cả tháng nay")
+    await alice.press("Xong")
+    await alice.press("Bỏ qua")
+    await alice.press("Gửi")
+    await alice.say("/hoso")
+    assert "CN-2026-00001" in alice.text and "Đã tiếp nhận" in alice.text
+    await alice.press("CN-2026-00001")
+    assert "Đèn đường tắt" in alice.text and "Tiếp nhận" in alice.text
+
+    await bob.say("/hoso CN-2026-00001")
+    assert "Không tìm thấy hồ sơ CN-2026-00001" in bob.text
+    assert "Đèn đường" not in bob.text
+    # Bob replays Alice's button: refused, nothing shown.
+    alice_token = next(b.token for m in alice.last for b in m.flat_buttons)
+    await bob.press_token(alice_token)
+    assert "không còn dùng được" in bob.text
+    await bob.say("/hoso")
+    assert "chưa gửi hồ sơ nào" in bob.text
+
+
+async def test_duplicate_update_is_processed_once(app: App) -> None:
+    from bot.dialog.types import Inbound
+
+    inbound = Inbound(channel="console", update_id="same", chat_id="5", user_id="5", kind="command", command="start")
+    first = await app.engine.handle(inbound)
+    second = await app.engine.handle(inbound)
+    assert first.messages and not second.messages and second.duplicate
+
+
+async def test_text_outside_flows_is_never_met_with_silence(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("alo")
+    assert "chưa hiểu" in chat.text and "📝 Gửi phản ánh, kiến nghị" in chat.labels
+    await chat.other("sticker")
+    assert "chữ, ảnh và vị trí" in chat.text
+    await chat.photo()
+    assert "chưa bắt đầu gửi phản ánh" in chat.text
+    await chat.say("/khonglenh")
+    assert "không hiểu lệnh" in chat.text
+
+
+async def test_reception_schedule(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("/lichtiepdan")
+    assert "Thanh tra huyện Cầu Ngang" in chat.labels
+    await chat.say("vinh kim")
+    assert "Lịch tiếp công dân: Xã Vinh Kim" in chat.text
+    assert "Thứ Hai đến Thứ Sáu: 07:00–11:00" in chat.text
