@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -83,6 +83,8 @@ class Case(SQLModel, table=True):
         Index("ix_cases_unit_status_due", "unit_id", "status", "first_due"),
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_status_final_due", "status", "final_due"),
+        # When a case was finished, for the reports (migration 0002_reports).
+        Index("ix_cases_finished_at", text("coalesce(resolved_at, closed_at)")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -156,7 +158,7 @@ class Rating(SQLModel, table=True):
     solved: bool = True
     aspects: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class Staff(SQLModel, table=True):

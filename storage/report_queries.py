@@ -1,0 +1,352 @@
+"""Aggregation queries for the reports to Nội vụ (weekly digest, six-month and annual reports).
+
+Why this module exists: reports must stay fast on a million cases, so every figure is computed
+by the database (GROUP BY over indexed columns), never by looping over cases in Python. The
+queries return small grids keyed by (case type, unit id) that the report code rolls up.
+
+Two rules hold for every query here:
+
+* ``case_contacts`` is never read: a denouncer's identity cannot reach a report. Only the
+  ``anonymous`` flag of a case is exported.
+* "Local date" means the date in the deployment's time zone. PostgreSQL converts with the zone
+  name; SQLite has no zone database, so the zone's offset at the report's time is applied
+  (Asia/Ho_Chi_Minh has had no daylight saving time since 1975, so the offset is fixed).
+
+Definitions (shared with the report text):
+
+* finished: status resolved, closed or rejected; the finish moment is
+  ``coalesce(resolved_at, closed_at)`` (a rejected case may only have ``closed_at``);
+* on time: finished on a local date not after ``coalesce(final_due, first_due)``;
+* open at a moment T: received before T and not finished before T;
+* overdue at T: open at T with its due date before the local date of T.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, and_, case, cast, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Case, FaqFeedback, FaqRecord, Rating
+
+FINISHED_STATUSES = ("resolved", "closed", "rejected")
+OPEN_STATUSES = ("received", "accepted", "need_info")
+
+_cases = Case.__table__  # type: ignore[attr-defined]
+_ratings = Rating.__table__  # type: ignore[attr-defined]
+_faq_log = FaqFeedback.__table__  # type: ignore[attr-defined]
+_faq_entries = FaqRecord.__table__  # type: ignore[attr-defined]
+
+# The expression the index ix_cases_finished_at (migration 0002) is built on: keep them identical.
+finished_at = func.coalesce(_cases.c.resolved_at, _cases.c.closed_at)
+due_date = func.coalesce(_cases.c.final_due, _cases.c.first_due)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a report covers: [start, end) in UTC, judged "as of" a moment, for some units."""
+
+    start: datetime
+    end: datetime
+    as_of: datetime  # the moment open and overdue cases are counted at (the end, or now if earlier)
+    as_of_date: date  # the local date of as_of
+    tz: ZoneInfo
+    unit_ids: tuple[int, ...] | None = None  # None: every unit
+
+
+@dataclass(frozen=True)
+class FinishedRow:
+    type: str
+    unit_id: int
+    finished: int
+    rejected: int
+    on_time: int
+    handling_seconds: float
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    type: str
+    unit_id: int
+    ratings: int
+    score_sum: int
+    satisfied: int
+    solved: int
+
+
+@dataclass(frozen=True)
+class OverdueCase:
+    code: str
+    type: str
+    unit_id: int
+    due: date
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class FaqFigures:
+    questions: int
+    answered: int  # the bot answered on its own (outcome "answer")
+    unsure: int
+    unanswered: int
+    forwarded: int  # sent on to an officer as a case
+    helpful: int
+    not_helpful: int
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One case of the case list: content-free, contact-free."""
+
+    code: str
+    type: str
+    unit_id: int
+    channel: str
+    anonymous: bool
+    status: str
+    received_at: datetime
+    accepted_at: datetime | None
+    first_reply_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_due: date
+    final_due: date | None
+    extensions: int
+    score: int | None
+    solved: bool | None
+
+
+class ReportQueries:
+    """Read-only aggregations on the session of one unit of work."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        bind = self.session.bind
+        return bind.dialect.name if bind is not None else ""
+
+    def _local_date(self, column: Any, window: Window) -> ColumnElement[Any]:
+        if self._dialect == "postgresql":
+            return cast(func.timezone(window.tz.key, column), Date)
+        offset = window.tz.utcoffset(window.as_of.replace(tzinfo=None)) or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        return func.date(column, f"{minutes:+d} minutes")
+
+    def _seconds_between(self, start: Any, end: Any) -> ColumnElement[Any]:
+        if self._dialect == "postgresql":
+            return func.extract("epoch", end - start)
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+    def _units(self, window: Window) -> list[ColumnElement[bool]]:
+        if window.unit_ids is None:
+            return []
+        return [_cases.c.unit_id.in_(window.unit_ids)]
+
+    def _received_in(self, window: Window) -> ColumnElement[bool]:
+        return and_(_cases.c.received_at >= window.start, _cases.c.received_at < window.end)
+
+    def _finished_in(self, window: Window) -> ColumnElement[bool]:
+        return and_(finished_at >= window.start, finished_at < window.end, _cases.c.status.in_(FINISHED_STATUSES))
+
+    def _overdue_at(self, window: Window) -> ColumnElement[bool]:
+        still_open = or_(
+            _cases.c.status.in_(OPEN_STATUSES),
+            and_(_cases.c.status.in_(FINISHED_STATUSES), finished_at >= window.as_of),
+        )
+        return and_(_cases.c.received_at < window.as_of, due_date < window.as_of_date, still_open)
+
+    async def received(self, window: Window) -> list[tuple[str, int, int]]:
+        """(type, unit id, cases received in the window)."""
+        query = (
+            select(_cases.c.type, _cases.c.unit_id, func.count())
+            .where(self._received_in(window), *self._units(window))
+            .group_by(_cases.c.type, _cases.c.unit_id)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(str(t), int(u), int(n)) for t, u, n in rows]
+
+    async def finished(self, window: Window) -> list[FinishedRow]:
+        """Cases finished in the window, with how many on time and their total handling time."""
+        on_time = case((self._local_date(finished_at, window) <= due_date, 1), else_=0)
+        rejected = case((_cases.c.status == "rejected", 1), else_=0)
+        query = (
+            select(
+                _cases.c.type,
+                _cases.c.unit_id,
+                func.count(),
+                func.sum(rejected),
+                func.sum(on_time),
+                func.sum(self._seconds_between(_cases.c.received_at, finished_at)),
+            )
+            .where(self._finished_in(window), *self._units(window))
+            .group_by(_cases.c.type, _cases.c.unit_id)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [
+            FinishedRow(str(t), int(u), int(n), int(r or 0), int(o or 0), float(s or 0.0)) for t, u, n, r, o, s in rows
+        ]
+
+    async def overdue(self, window: Window) -> list[tuple[str, int, int]]:
+        """(type, unit id, cases overdue at the window's as-of moment)."""
+        query = (
+            select(_cases.c.type, _cases.c.unit_id, func.count())
+            .where(self._overdue_at(window), *self._units(window))
+            .group_by(_cases.c.type, _cases.c.unit_id)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(str(t), int(u), int(n)) for t, u, n in rows]
+
+    async def overdue_cases(self, window: Window, limit: int) -> list[OverdueCase]:
+        """The most overdue cases first (oldest due date), at most ``limit``."""
+        query = (
+            select(_cases.c.code, _cases.c.type, _cases.c.unit_id, due_date, _cases.c.received_at)
+            .where(self._overdue_at(window), *self._units(window))
+            .order_by(due_date, _cases.c.id)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [OverdueCase(str(c), str(t), int(u), _as_date(d), _as_utc(r)) for c, t, u, d, r in rows]
+
+    async def ratings(self, window: Window) -> list[RatingRow]:
+        """Ratings given in the window, by the rated case's type and unit."""
+        satisfied = case((_ratings.c.score >= 4, 1), else_=0)
+        solved = case((_ratings.c.solved.is_(True), 1), else_=0)
+        query = (
+            select(
+                _cases.c.type,
+                _cases.c.unit_id,
+                func.count(),
+                func.sum(_ratings.c.score),
+                func.sum(satisfied),
+                func.sum(solved),
+            )
+            .select_from(_ratings.join(_cases, _cases.c.id == _ratings.c.case_id))
+            .where(_ratings.c.at >= window.start, _ratings.c.at < window.end, *self._units(window))
+            .group_by(_cases.c.type, _cases.c.unit_id)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [RatingRow(str(t), int(u), int(n), int(s or 0), int(h or 0), int(v or 0)) for t, u, n, s, h, v in rows]
+
+    async def faq(self, window: Window) -> FaqFigures:
+        """What the procedure FAQ did with the questions asked in the window."""
+
+        def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        query = select(
+            func.count(),
+            count_if(_faq_log.c.outcome == "answer"),
+            count_if(_faq_log.c.outcome == "unsure"),
+            count_if(_faq_log.c.outcome == "none"),
+            count_if(_faq_log.c.forwarded_case_id.is_not(None)),
+            count_if(_faq_log.c.helpful.is_(True)),
+            count_if(_faq_log.c.helpful.is_(False)),
+        ).where(_faq_log.c.at >= window.start, _faq_log.c.at < window.end)
+        row = (await self.session.execute(query)).one()
+        return FaqFigures(*(int(value or 0) for value in row))
+
+    async def faq_topics(self, window: Window, limit: int) -> list[tuple[str, int]]:
+        """The FAQ topics people asked about most (questions matched to an entry)."""
+        count = func.count().label("n")
+        query = (
+            select(_faq_entries.c.topic, count)
+            .select_from(_faq_log.join(_faq_entries, _faq_entries.c.id == _faq_log.c.entry_id))
+            .where(_faq_log.c.at >= window.start, _faq_log.c.at < window.end)
+            .group_by(_faq_entries.c.topic)
+            .order_by(count.desc(), _faq_entries.c.topic)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(str(topic), int(n)) for topic, n in rows]
+
+    def _case_list_filter(self, window: Window) -> ColumnElement[bool]:
+        return and_(
+            or_(self._received_in(window), self._finished_in(window), self._overdue_at(window)),
+            *self._units(window),
+        )
+
+    async def case_count(self, window: Window) -> int:
+        """How many cases the case list of the window has."""
+        query = select(func.count()).select_from(_cases).where(self._case_list_filter(window))
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def case_lines(self, window: Window, batch: int = 2000) -> AsyncIterator[CaseLine]:
+        """Every case received, finished or overdue in the window, oldest first, streamed."""
+        latest = (
+            select(func.max(_ratings.c.id)).where(_ratings.c.case_id == _cases.c.id).correlate(_cases).scalar_subquery()
+        )
+        rating = _ratings.alias("latest_rating")
+        query = (
+            select(
+                _cases.c.code,
+                _cases.c.type,
+                _cases.c.unit_id,
+                _cases.c.channel,
+                _cases.c.anonymous,
+                _cases.c.status,
+                _cases.c.received_at,
+                _cases.c.accepted_at,
+                _cases.c.first_reply_at,
+                _cases.c.resolved_at,
+                _cases.c.closed_at,
+                _cases.c.first_due,
+                _cases.c.final_due,
+                _cases.c.extensions,
+                rating.c.score,
+                rating.c.solved,
+            )
+            .select_from(_cases.outerjoin(rating, rating.c.id == latest))
+            .where(self._case_list_filter(window))
+            .order_by(_cases.c.received_at, _cases.c.id)
+            .execution_options(yield_per=batch)
+        )
+        result = await self.session.stream(query)
+        async for row in result:
+            yield CaseLine(
+                code=row[0],
+                type=row[1],
+                unit_id=row[2],
+                channel=row[3],
+                anonymous=bool(row[4]),
+                status=row[5],
+                received_at=row[6],
+                accepted_at=row[7],
+                first_reply_at=row[8],
+                resolved_at=row[9],
+                closed_at=row[10],
+                first_due=row[11],
+                final_due=row[12],
+                extensions=int(row[13]),
+                score=None if row[14] is None else int(row[14]),
+                solved=None if row[15] is None else bool(row[15]),
+            )
+
+    async def bare_group_by(self, window: Window) -> list[tuple[str, int, int]]:
+        """The plainest aggregation over the same data, as a yardstick for benchmarks."""
+        query = (
+            select(_cases.c.type, _cases.c.unit_id, func.count())
+            .where(_cases.c.received_at >= window.start, _cases.c.received_at < window.end)
+            .group_by(_cases.c.type, _cases.c.unit_id)
+        )
+        return [(str(t), int(u), int(n)) for t, u, n in (await self.session.execute(query)).all()]
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _as_utc(value: Any) -> datetime:
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
