@@ -65,7 +65,9 @@ def test_cli_prints_one_line_for_a_bad_config(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"error: {bad}: telegram.mode: Input should be 'polling' or 'webhook'"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {bad}: telegram.mode: Input should be 'polling' or 'webhook'"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ Behaviour worth knowing (all as the real Bot API does it):
   ``per_chat_limit`` / ``global_limit`` answer 429 when the bot sends too fast.
 """
 
-# ruff: noqa: ASYNC109 - the waits take a plain timeout, as the tests call them
+
 from __future__ import annotations
 
 import argparse
