@@ -49,7 +49,6 @@ Details not in the public documentation are marked [guess] below: the exact erro
 codes for a long text, an unknown chat, a blocked user, a bad token and a rate limit.
 """
 
-# ruff: noqa: ASYNC109 - the waits take a plain timeout, as the tests call them
 from __future__ import annotations
 
 import argparse
@@ -359,7 +358,11 @@ class FakeZalo:
         return message_id
 
     async def send_raw_update(self, update: JSON) -> None:
-        """Queue any update as is (for shapes the helpers do not produce)."""
+        """Queue any update as is (for shapes the helpers do not produce); its sender becomes known."""
+        message = update.get("message")
+        sender = message.get("from") if isinstance(message, dict) else None
+        if isinstance(sender, dict) and isinstance(sender.get("id"), str) and not sender.get("is_bot"):
+            self._users.setdefault(sender["id"], {"id": sender["id"], "display_name": "Dân Zalo"})
         self._pending.append(update)
         self.updates.append(update)
         self._notify()
