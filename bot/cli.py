@@ -1,6 +1,6 @@
 """The command line: ``python -m bot <command>``.
 
-run          start the configured transports (Telegram when a token is set, else the console)
+run          start the configured transports (Telegram and/or Zalo; the console when neither is configured)
 console      chat in the terminal with the same flows (no token needed)
 db upgrade   apply the database migrations
 data load    load or refresh reference data (units, reception schedule, FAQ) from data/
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -53,29 +54,55 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(config: Config) -> int:
-    if not config.telegram.token:
-        log.info("no Telegram token configured: starting the console chat")
+async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
+    """Run every configured channel in this process until SIGINT/SIGTERM (or ``stop`` is set)."""
+    telegram_on = bool(config.telegram.token)
+    zalo_on = config.zalo.enabled and bool(config.zalo.token)
+    if config.zalo.enabled and not config.zalo.token:
+        log.warning("zalo.enabled is true but zalo.token is empty: Zalo is not started")
+    if not telegram_on and not zalo_on:
+        log.info("no Telegram token and no enabled Zalo bot configured: starting the console chat")
         return await _console(config)
     from bot.outbox import OutboxWorker
     from bot.transports.telegram import TelegramTransport
+    from bot.transports.zalo import ZaloTransport
 
     app = await open_app(config)
     worker: OutboxWorker | None = None
-    transport = TelegramTransport(app, on_committed=lambda: worker.wake() if worker else None)
-    worker = OutboxWorker(app.db, {"telegram": transport}, app.services.clock)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await transport.start()
-    outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
-    log.info("tiepdan running on telegram (%s)", config.telegram.mode)
+
+    def wake() -> None:
+        if worker is not None:
+            worker.wake()
+
+    transports: list[TelegramTransport | ZaloTransport] = []
+    started: list[TelegramTransport | ZaloTransport] = []
     try:
-        await stop.wait()
+        if telegram_on:
+            transports.append(TelegramTransport(app, on_committed=wake))
+        if zalo_on:
+            transports.append(ZaloTransport(app, on_committed=wake))
+        # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
+        worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock)
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        for transport in transports:
+            await transport.start()
+            started.append(transport)
+        outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
+        modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode}
+        log.info("tiepdan running on %s", ", ".join(f"{t.channel} ({modes[t.channel]})" for t in transports))
+        try:
+            await stop.wait()
+        finally:
+            outbox_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outbox_task
     finally:
-        outbox_task.cancel()
-        await transport.stop()
+        for transport in reversed(started):
+            await transport.stop()
         await app.close()
     return 0
 

@@ -44,24 +44,6 @@ async def _consent(citizen: ZaloCitizen) -> None:
     await citizen.expect("Bạn cần gì?")
 
 
-async def _file_petition(citizen: ZaloCitizen, description: str = "Cống ở ấp Cầu Xây bị nghẹt") -> str:
-    await citizen.say("một")  # 1. Gửi phản ánh, kiến nghị
-    await citizen.expect("Bạn muốn gửi loại nào?")
-    await citizen.say("hai")  # 2. Kiến nghị
-    await citizen.expect("xã, thị trấn nào")
-    await citizen.say("hiep my dong")
-    await citizen.expect("Bạn kể lại sự việc")
-    await citizen.say(description)
-    await citizen.expect("Đã ghi nhận: 1 tin nhắn, 0 ảnh")
-    await citizen.say("1")  # 1. Xong
-    await citizen.expect("không bắt buộc")
-    await citizen.say("bo qua")  # the label "⏭ Bỏ qua", typed without accents
-    await citizen.expect("Kiểm tra lại trước khi gửi")
-    await citizen.say("gui")  # "📨 Gửi"
-    received = await citizen.expect("Đã tiếp nhận")
-    return received.body
-
-
 async def test_petition_end_to_end_with_typed_choices(bot: ZaloBot, zalo: FakeZalo) -> None:
     citizen = ZaloCitizen(zalo)
     await _consent(citizen)
@@ -150,7 +132,7 @@ async def test_faq_question_without_accents_and_thumbs_up_by_number(bot: ZaloBot
 async def test_my_cases_lists_and_opens_by_number(bot: ZaloBot, zalo: FakeZalo) -> None:
     citizen = ZaloCitizen(zalo)
     await _consent(citizen)
-    await _file_petition(citizen)
+    await citizen.file_petition()
     await citizen.say("/hoso")
     listing = await citizen.expect("Hồ sơ của bạn")
     assert "CN-2026-00001 Kiến nghị: Đã tiếp nhận" in listing.body
@@ -170,7 +152,7 @@ async def test_my_cases_lists_and_opens_by_number(bot: ZaloBot, zalo: FakeZalo) 
 async def test_long_case_card_is_split_under_the_limit(bot: ZaloBot, zalo: FakeZalo, clock: FakeClock) -> None:
     citizen = ZaloCitizen(zalo)
     await _consent(citizen)
-    await _file_petition(citizen, "Nước thải từ trại heo chảy ra kênh. " * 20)
+    await citizen.file_petition("Nước thải từ trại heo chảy ra kênh. " * 20)
     [case] = await bot.rows(Case)
     sentences = [f"Ý kiến số {n}: đoàn kiểm tra đã làm việc với hộ chăn nuôi và lập biên bản." for n in range(1, 45)]
     answer = "\n".join(sentences)

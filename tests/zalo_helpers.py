@@ -102,9 +102,36 @@ class ZaloCitizen:
     async def sticker(self) -> str:
         return await self.fake.send_sticker(self.user_id)
 
-    async def expect(self, fragment: str, timeout: float = 5.0) -> ZaloSentMessage:  # noqa: ASYNC109
+    async def expect(self, fragment: str, timeout: float = 5.0) -> ZaloSentMessage:
         """The next bot message containing ``fragment`` (earlier ones are skipped)."""
         return await self.fake.next_containing(self.user_id, fragment, timeout=timeout)
 
     def seen(self) -> list[str]:
         return [message.body for message in self.fake.messages(self.user_id)]
+
+    async def consent(self) -> None:
+        """/start, then "1" for "Tôi đồng ý"; ends when the main menu arrived."""
+        await self.say("/start")
+        await self.expect("Bạn có đồng ý không?")
+        await self.say("1")
+        await self.expect("Cảm ơn bạn đã đồng ý")
+        await self.expect("Bạn cần gì?")
+
+    async def file_petition(self, description: str = "Cống ở ấp Cầu Xây bị nghẹt") -> str:
+        """A kiến nghị at Hiệp Mỹ Đông, every choice typed; returns the confirmation text."""
+        await self.say("một")  # 1. Gửi phản ánh, kiến nghị
+        await self.expect("Bạn muốn gửi loại nào?")
+        await self.say("hai")  # 2. Kiến nghị
+        await self.expect("xã, thị trấn nào")
+        await self.say("hiep my dong")
+        await self.expect("Bạn kể lại sự việc")
+        await self.say(description)
+        await self.expect("Đã ghi nhận: 1 tin nhắn, 0 ảnh")
+        await self.say("1")  # 1. Xong
+        await self.expect("không bắt buộc")
+        await self.say("bo qua")  # the label "⏭ Bỏ qua", typed without accents
+        await self.expect("Kiểm tra lại trước khi gửi")
+        await self.say("gui")  # "📨 Gửi"
+        received = await self.expect("Đã tiếp nhận")
+        await self.expect("Bạn cần gì thêm không?")
+        return received.body
