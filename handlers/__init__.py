@@ -7,9 +7,24 @@ platform's types or SQL.
 from __future__ import annotations
 
 from bot.dialog.flow import Flow, FlowRegistry
-from handlers import faq, home, my_cases, petition, privacy, schedule
+from handlers import faq, faq_learn, followup, home, my_cases, officer, petition, privacy, reports, schedule, staff
 
-FLOWS: tuple[Flow, ...] = (home.flow, petition.flow, faq.flow, my_cases.flow, schedule.flow, privacy.flow)
+FLOWS: tuple[Flow, ...] = (
+    home.flow,
+    petition.flow,
+    faq.flow,
+    my_cases.flow,
+    schedule.flow,
+    privacy.flow,
+    officer.inbox,
+    officer.case_flow,
+    staff.flow,
+    staff.help_flow,
+    followup.rate_flow,
+    followup.supplement_flow,
+    faq_learn.flow,
+    reports.flow,
+)
 
 
 def registry() -> FlowRegistry:

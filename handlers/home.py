@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Reply
+from bot.services import casework
+from bot.text import clean
 
 flow = Flow("home", entry="enter", commands=("start", "menu", "batdau"))
 
@@ -64,6 +66,12 @@ async def consent(turn: Turn) -> Next:
 
 async def free_text(turn: Turn) -> Next:
     kind = turn.inbound.kind
+    waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
+    if waiting is not None and kind in ("text", "photo") and (turn.text or turn.inbound.attachment):
+        # An officer asked this citizen for more: their next message answers it.
+        photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
+        await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
+        return done(turn.say("supplement.attached", code=waiting.code))
     if kind in ("photo", "location"):
         return done(menu(turn, "home.media_outside_flow"))
     if kind in ("other", "contact"):

@@ -159,6 +159,16 @@ class CaseRepo(_Repo):
         )
         return result.all()
 
+    async def awaiting_info(self, citizen_id: int) -> Case | None:
+        """The citizen's case that most recently asked them for more information, if any."""
+        result = await self.session.exec(
+            select(Case)
+            .where(Case.citizen_id == citizen_id, Case.status == "need_info")
+            .order_by(col(Case.id).desc())
+            .limit(1)
+        )
+        return result.first()
+
     async def contact(self, case_id: int) -> CaseContact | None:
         return await self.session.get(CaseContact, case_id)
 

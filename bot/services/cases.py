@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.dialog.catalog import Translator
-from bot.dialog.types import Reply
+from bot.dialog.types import Option, Reply
 from bot.services import notify
 from bot.services.container import Services
 from bot.services.deadlines import CaseType
@@ -139,8 +139,14 @@ async def notify_new_case(uow: UnitOfWork, services: Services, case: Case, unit:
     if not chats:
         # No officer and no district admin has joined yet: the bootstrap super-admins hear of it.
         chats = {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+    buttons = (
+        Option(t("staff.view_button"), f"flow:case:view:{case.id}"),
+        Option(t("staff.accept_button"), f"flow:case:accept:{case.id}"),
+    )
     for channel, chat_id in sorted(chats):
-        await notify.enqueue(uow, channel, chat_id, Reply(text), now=services.clock(), case_id=case.id)
+        await notify.enqueue(
+            uow, channel, chat_id, Reply(text, buttons, columns=2), now=services.clock(), case_id=case.id
+        )
 
 
 def new_case_notice(t: Translator, services: Services, case: Case, unit: Unit) -> str:

@@ -1,0 +1,106 @@
+"""Who may see and do what with a case.
+
+Roles: super-admin (Telegram ids in config), district admin (Nội vụ and
+leadership: reads every case but denunciations, gets reports), unit lead and
+officer (their own unit's cases), inspector (the inspectorate's cases,
+denunciations included, and the only role that may read a denouncer's
+identity). Every decision here is made again when an action runs: a button
+only proves which chat it was shown in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from storage.models import Case, Staff
+
+Role = Literal["super_admin", "district_admin", "unit_lead", "officer", "inspector"]
+ROLES: tuple[Role, ...] = ("super_admin", "district_admin", "unit_lead", "officer", "inspector")
+INVITABLE: tuple[Role, ...] = ("district_admin", "unit_lead", "officer", "inspector")
+UNIT_ROLES: tuple[Role, ...] = ("unit_lead", "officer", "inspector")
+ROLE_WORDS: dict[str, Role] = {
+    "quantri": "district_admin",
+    "noivu": "district_admin",
+    "admin": "district_admin",
+    "district_admin": "district_admin",
+    "truong": "unit_lead",
+    "lanhdao": "unit_lead",
+    "lead": "unit_lead",
+    "unit_lead": "unit_lead",
+    "canbo": "officer",
+    "officer": "officer",
+    "thanhtra": "inspector",
+    "inspector": "inspector",
+}
+
+Action = Literal["view", "accept", "reject", "reply", "transfer", "request_info", "resolve", "note", "extend"]
+WORK_ACTIONS: tuple[Action, ...] = ("accept", "reject", "reply", "transfer", "request_info", "resolve", "note")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting: a staff record, or a bootstrap super-admin without one."""
+
+    staff: Staff | None
+    super_admin: bool = False
+
+    @property
+    def role(self) -> Role | None:
+        if self.super_admin:
+            return "super_admin"
+        if self.staff is None or not self.staff.active:
+            return None
+        role = self.staff.role
+        return role if role in ROLES else None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ("super_admin", "district_admin")
+
+
+def can(actor: Actor, action: Action, case: Case) -> bool:
+    role = actor.role
+    if role is None:
+        return False
+    if case.type == "to_cao":
+        # Denunciations: only the inspectorate they were routed to.
+        return role == "inspector" and _same_unit(actor, case)
+    if role in ("super_admin", "district_admin"):
+        return action in ("view", "note", "transfer")
+    if role in ("unit_lead", "officer", "inspector"):
+        return _same_unit(actor, case) and action != "extend"
+    return False
+
+
+def can_extend(actor: Actor, case: Case) -> bool:
+    return case.type == "to_cao" and actor.role == "inspector" and _same_unit(actor, case)
+
+
+def sees_identity(actor: Actor, case: Case) -> bool:
+    """A denouncer's identity: inspectors of the case's inspectorate only. Other contacts: who may view."""
+    if case.type == "to_cao":
+        return actor.role == "inspector" and _same_unit(actor, case)
+    return can(actor, "view", case)
+
+
+def _same_unit(actor: Actor, case: Case) -> bool:
+    return actor.staff is not None and actor.staff.unit_id is not None and actor.staff.unit_id == case.unit_id
+
+
+def inbox_scope(actor: Actor) -> tuple[list[int] | None, list[str] | None]:
+    """(unit ids, case types) an inbox lists; None means no restriction."""
+    role = actor.role
+    if role in ("super_admin", "district_admin"):
+        return None, ["phan_anh", "kien_nghi", "khieu_nai", "hoi_dap"]
+    if role == "inspector":
+        assert actor.staff is not None and actor.staff.unit_id is not None
+        return [actor.staff.unit_id], None
+    if role in ("unit_lead", "officer"):
+        assert actor.staff is not None and actor.staff.unit_id is not None
+        return [actor.staff.unit_id], ["phan_anh", "kien_nghi", "khieu_nai", "hoi_dap"]
+    return [], []

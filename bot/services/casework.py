@@ -1,0 +1,285 @@
+"""What officers and citizens do to a case after it is filed.
+
+Each action changes the case row, appends one event (public events are what
+the citizen sees in "Hồ sơ của tôi"; internal ones are officers' notes), writes
+the audit entry of an officer action, and queues the notices it causes: to the
+citizen on the channel they used (never naming the officer, only the unit), or
+to the officers of the unit. All in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.dialog.types import Option, Reply
+from bot.services import cases, notify
+from bot.services.access import Actor
+from bot.services.container import Services
+from storage.models import Case, CaseEvent, Rating, Unit
+from storage.uow import UnitOfWork
+
+REOPEN_WINDOW = timedelta(days=7)
+LOW_SCORE = 2
+SIPAS_ASPECTS = ("access", "procedure", "staff", "result", "feedback")
+
+
+class ActionError(Exception):
+    """The action does not fit the case's state; the message is a catalog key."""
+
+
+def _t_default(services: Services) -> Any:
+    return services.catalog.bind(services.config.deployment.language)
+
+
+async def _event(
+    uow: UnitOfWork,
+    case: Case,
+    kind: str,
+    *,
+    actor: Actor | None,
+    now: datetime,
+    public: bool = True,
+    **payload: Any,
+) -> None:
+    assert case.id is not None
+    staff = actor.staff if actor else None
+    await uow.cases.add_event(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor_kind="officer" if actor else "citizen",
+            actor_id=staff.id if staff else (None if actor else case.citizen_id),
+            kind=kind,
+            visibility="public" if public else "internal",
+            payload=payload,
+        )
+    )
+
+
+async def _audit(uow: UnitOfWork, actor: Actor, action: str, case: Case, channel: str, user: str) -> None:
+    await uow.audit.record(
+        channel=channel,
+        actor=user,
+        staff_id=actor.staff.id if actor.staff else None,
+        action=action,
+        target=case.code,
+        allowed=True,
+    )
+
+
+async def tell_citizen(
+    uow: UnitOfWork, services: Services, case: Case, key: str, *options: Option, **values: object
+) -> None:
+    """Queue a message to the case's citizen, in their language, on their channel."""
+    citizen = await uow.citizens.get(case.citizen_id)
+    t = services.catalog.bind(citizen.language if citizen else services.config.deployment.language)
+    unit = await uow.units.get(case.unit_id)
+    text = t(key, code=case.code, unit=unit.name if unit else "", **values)
+    labelled = tuple(Option(t(o.label), o.value) if services.catalog.has(o.label) else o for o in options)
+    await notify.enqueue(
+        uow,
+        case.channel,
+        case.chat_id,
+        Reply(text, labelled, columns=5 if len(labelled) > 3 else 1),
+        now=services.clock(),
+        case_id=case.id,
+    )
+
+
+async def tell_unit(uow: UnitOfWork, services: Services, case: Case, key: str, **values: object) -> None:
+    """Queue a message to the officers who handle the case's unit (the district admins if none)."""
+    t = _t_default(services)
+    text = t(key, code=case.code, **values)
+    buttons = (Option(t("staff.view_button"), f"flow:case:view:{case.id}"),)
+    chats = {(s.channel, s.chat_id) for s in await cases.recipients_for(uow, case)}
+    if not chats:
+        chats = {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+    for channel, chat_id in sorted(chats):
+        await notify.enqueue(uow, channel, chat_id, Reply(text, buttons), now=services.clock(), case_id=case.id)
+
+
+def _require(case: Case, *statuses: str) -> None:
+    if case.status not in statuses:
+        raise ActionError("case.wrong_state")
+
+
+async def accept(
+    uow: UnitOfWork,
+    services: Services,
+    case: Case,
+    actor: Actor,
+    channel: str,
+    user: str,
+    *,
+    complex_case: bool = False,
+) -> None:
+    _require(case, "received", "need_info")
+    now = services.clock()
+    case.status = "accepted"
+    case.accepted_at = case.accepted_at or now
+    if case.type in ("khieu_nai", "to_cao"):
+        case.complex_case = complex_case
+        case.final_due = services.deadlines.on_accept(case.type, now, remote=case.remote, complex_case=complex_case)  # type: ignore[arg-type]
+    await uow.cases.save(case)
+    due = (case.final_due or case.first_due).strftime("%d/%m/%Y")
+    await _event(uow, case, "accepted", actor=actor, now=now, due=due)
+    await _audit(uow, actor, "accept", case, channel, user)
+    await tell_citizen(uow, services, case, "notice.accepted", due=due)
+
+
+async def reject(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, reason: str
+) -> None:
+    _require(case, "received", "need_info", "accepted")
+    now = services.clock()
+    case.status = "rejected"
+    case.closed_at = now
+    case.result = reason
+    await uow.cases.save(case)
+    await _event(uow, case, "rejected", actor=actor, now=now, text=reason)
+    await _audit(uow, actor, "reject", case, channel, user)
+    await tell_citizen(uow, services, case, "notice.rejected", reason=reason)
+
+
+async def reply(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, text: str
+) -> None:
+    _require(case, "received", "need_info", "accepted", "resolved")
+    now = services.clock()
+    case.first_reply_at = case.first_reply_at or now
+    await uow.cases.save(case)
+    await _event(uow, case, "replied", actor=actor, now=now, text=text)
+    await _audit(uow, actor, "reply", case, channel, user)
+    await tell_citizen(uow, services, case, "notice.replied", text=text)
+
+
+async def request_info(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, text: str
+) -> None:
+    _require(case, "received", "accepted", "need_info")
+    now = services.clock()
+    case.status = "need_info"
+    case.first_reply_at = case.first_reply_at or now
+    await uow.cases.save(case)
+    await _event(uow, case, "info_requested", actor=actor, now=now, text=text)
+    await _audit(uow, actor, "request_info", case, channel, user)
+    await tell_citizen(
+        uow,
+        services,
+        case,
+        "notice.info_requested",
+        Option("notice.supplement_button", f"flow:supplement:{case.id}"),
+        text=text,
+    )
+
+
+async def add_info(
+    uow: UnitOfWork, services: Services, case: Case, text: str, attachments: list[dict[str, str]]
+) -> None:
+    """The citizen answers a request for more information."""
+    _require(case, "need_info")
+    now = services.clock()
+    case.status = "accepted" if case.accepted_at else "received"
+    if text:
+        case.description = (case.description + "\n\n[Bổ sung] " + text)[: cases.DESCRIPTION_MAX * 2]
+    case.attachments = [*case.attachments, *attachments]
+    await uow.cases.save(case)
+    await _event(uow, case, "info_added", actor=None, now=now, text=text, photos=len(attachments))
+    await tell_unit(uow, services, case, "staff.info_added", excerpt=cases.excerpt(text or "", 200))
+
+
+async def transfer(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, unit: Unit, reason: str
+) -> None:
+    _require(case, "received", "accepted", "need_info")
+    if unit.id == case.unit_id:
+        raise ActionError("case.same_unit")
+    now = services.clock()
+    old = await uow.units.get(case.unit_id)
+    assert unit.id is not None
+    case.unit_id = unit.id
+    case.status = "received"
+    await uow.cases.save(case)
+    await _event(uow, case, "transferred", actor=actor, now=now, text=unit.name)
+    await _event(
+        uow, case, "note", actor=actor, now=now, public=False, text=reason, transfer_from=old.name if old else ""
+    )
+    await _audit(uow, actor, "transfer", case, channel, user)
+    await tell_citizen(uow, services, case, "notice.transferred")
+    await cases.notify_new_case(uow, services, case, unit)
+
+
+async def resolve(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, result: str
+) -> None:
+    _require(case, "received", "accepted", "need_info")
+    now = services.clock()
+    case.status = "resolved"
+    case.accepted_at = case.accepted_at or now
+    case.resolved_at = now
+    case.first_reply_at = case.first_reply_at or now
+    case.result = result
+    await uow.cases.save(case)
+    await _event(uow, case, "resolved", actor=actor, now=now, text=result)
+    await _audit(uow, actor, "resolve", case, channel, user)
+    if case.anonymous:
+        return
+    ratings = [Option(f"{score} ⭐", f"flow:rate:{case.id}:{score}") for score in range(1, 6)]
+    ratings.append(Option("notice.not_solved_button", f"flow:rate:{case.id}:unsolved"))
+    await tell_citizen(uow, services, case, "notice.resolved", *ratings, result=result)
+
+
+async def note(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, text: str
+) -> None:
+    await _event(uow, case, "note", actor=actor, now=services.clock(), public=False, text=text)
+    await _audit(uow, actor, "note", case, channel, user)
+
+
+async def extend(uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str) -> None:
+    _require(case, "accepted")
+    if case.final_due is None:
+        raise ActionError("case.wrong_state")
+    try:
+        case.final_due = services.deadlines.extend("to_cao", case.final_due, case.extensions)
+    except ValueError:
+        raise ActionError("case.no_more_extensions") from None
+    case.extensions += 1
+    await uow.cases.save(case)
+    due = case.final_due.strftime("%d/%m/%Y")
+    await _event(uow, case, "extended", actor=actor, now=services.clock(), due=due)
+    await _audit(uow, actor, "extend", case, channel, user)
+    await tell_citizen(uow, services, case, "notice.extended", due=due)
+
+
+async def rate(uow: UnitOfWork, services: Services, case: Case, score: int | None, comment: str | None = None) -> bool:
+    """Record the citizen's rating; return True when it reopened the case.
+
+    "Not solved" or a low score within 7 days of the resolution reopens the case with the comment.
+    """
+    now = services.clock()
+    solved = score is not None
+    await uow.cases.add_rating(Rating(case_id=case.id or 0, score=score or 1, solved=solved, comment=comment, at=now))
+    await _event(uow, case, "rated", actor=None, now=now, score=score, solved=solved)
+    recent = case.resolved_at is not None and now - case.resolved_at <= REOPEN_WINDOW
+    if case.status in ("resolved", "closed") and recent and (not solved or (score or 0) <= LOW_SCORE):
+        case.status = "accepted"
+        case.closed_at = None
+        await uow.cases.save(case)
+        await _event(uow, case, "reopened", actor=None, now=now, text=comment or "")
+        await tell_unit(uow, services, case, "staff.reopened", comment=comment or "")
+        return True
+    if case.status == "resolved":
+        case.status = "closed"
+        case.closed_at = now
+        await uow.cases.save(case)
+    return False
+
+
+async def rate_aspects(uow: UnitOfWork, case: Case, aspects: dict[str, int]) -> None:
+    ratings = await uow.cases.ratings(case.id or 0)
+    if ratings:
+        latest = ratings[-1]
+        latest.aspects = dict(aspects)
+        await uow.cases.add_rating(latest)

@@ -1,0 +1,111 @@
+"""The FAQ learns from officers: an answered question becomes an entry, or a new way to ask one.
+
+After an officer answers a forwarded question (a case of type hỏi đáp), a button
+offers to keep it. ``/faq them <code>`` does the same by command, and
+``/faq gan <code> <entry id>`` adds the citizen's wording to an existing entry.
+The change is stored and searchable at once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.types import Next, Option, Reply
+from bot.services import faq_learning
+from bot.services.access import can
+from bot.text import clean
+from handlers.officer import actor_of, refuse
+from storage.models import Case
+
+flow = Flow("faq_learn", entry="start", commands=("faq",), staff_only=True)
+
+NEW = "learn:new"
+_CODE = re.compile(r"[A-Za-z0-9]{1,8}-\d{4}-\d{5}")
+
+
+async def _answered_question(turn: Turn, reference: str) -> tuple[Case | None, str | None]:
+    case = await turn.uow.cases.get(int(reference)) if reference.isdigit() else await turn.uow.cases.by_code(reference)
+    if case is None or case.type != "hoi_dap":
+        return None, None
+    answer = await faq_learning.latest_reply(turn.uow, case)
+    return case, answer
+
+
+@flow.step("start")
+async def start(turn: Turn) -> Next:
+    actor = actor_of(turn)
+    words = (turn.arg or turn.inbound.args or "").split()
+    if turn.inbound.command == "faq" and (not words or words[0] not in ("them", "gan")):
+        return done(turn.say("faq_learn.usage"))
+    reference = words[0] if turn.arg and not turn.inbound.command else (words[1] if len(words) > 1 else "")
+    case, answer = await _answered_question(turn, reference)
+    if case is None or (not can(actor, "reply", case) and not actor.is_admin):
+        return await refuse(turn, "faq_learn", reference or None)
+    if not answer:
+        return done(turn.say("faq_learn.no_answer", code=case.code))
+    turn.data.update(case=case.id)
+    if turn.inbound.command == "faq" and words[0] == "gan":
+        if len(words) < 3:
+            return done(turn.say("faq_learn.usage"))
+        return await _link(turn, case, words[2])
+    suggestions = turn.services.faq.search(case.description).suggestions
+    options = [Option(m.title, f"entry:{m.id}") for m in suggestions[:3]]
+    options.append(turn.option("faq_learn.new_button", NEW))
+    return goto("choose", Reply(turn.t("faq_learn.choose", question=case.description), tuple(options)))
+
+
+@flow.step("choose")
+async def choose(turn: Turn) -> Next:
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("faq_learn.usage"))
+    if turn.choice == NEW:
+        return goto("title", turn.say("faq_learn.ask_title", question=case.description))
+    if turn.choice and turn.choice.startswith("entry:"):
+        return await _link(turn, case, turn.choice.removeprefix("entry:"))
+    return goto("choose", turn.say("faq_learn.choose_again"))
+
+
+@flow.step("title")
+async def title(turn: Turn) -> Next:
+    text = clean(turn.text)[:200]
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("faq_learn.usage"))
+    if len(text) < 4:
+        return goto("title", turn.say("faq_learn.ask_title", question=case.description))
+    answer = await faq_learning.latest_reply(turn.uow, case) or ""
+    unit = await turn.uow.units.get(case.unit_id)
+    entry = await faq_learning.create_entry(
+        turn.uow,
+        turn.services,
+        title=text,
+        question=case.description,
+        answer=answer,
+        unit_name=unit.name if unit else "",
+    )
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=turn.staff.id if turn.staff else None,
+        action="faq_new",
+        target=entry.id,
+        allowed=True,
+    )
+    return done(turn.say("faq_learn.created", id=entry.id, title=entry.title))
+
+
+async def _link(turn: Turn, case: Case, entry_id: str) -> Next:
+    entry = await faq_learning.add_question(turn.uow, turn.services, entry_id, case.description)
+    if entry is None:
+        return done(turn.say("faq_learn.unknown_entry", id=entry_id))
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=turn.staff.id if turn.staff else None,
+        action="faq_link",
+        target=entry.id,
+        allowed=True,
+    )
+    return done(turn.say("faq_learn.linked", id=entry.id, title=entry.title))

@@ -1,0 +1,146 @@
+"""A citizen answers the government: rating a resolved case, adding what an officer asked for.
+
+Both start from buttons in a notice (or a typed number on channels without
+buttons). The case must be the citizen's own, whatever the button says.
+"""
+
+from __future__ import annotations
+
+from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.types import Next, Option, Reply
+from bot.services import casework
+from bot.text import clean
+from handlers.home import menu
+from storage.models import Case
+
+rate_flow = Flow("rate", entry="score")
+supplement_flow = Flow("supplement", entry="ask")
+
+MORE = "rate:more"
+NO_MORE = "rate:no"
+SKIP_COMMENT = "rate:skip"
+DONE = "supplement:done"
+
+
+async def _own_case(turn: Turn, case_id: str) -> Case | None:
+    case = await turn.uow.cases.get(int(case_id)) if case_id.isdigit() else None
+    if case is None or case.citizen_id != turn.citizen.id:
+        return None
+    return case
+
+
+# --- rating ------------------------------------------------------------------------------------
+
+
+@rate_flow.step("score")
+async def score(turn: Turn) -> Next:
+    case_id, _, value = (turn.arg or "").partition(":")
+    case = await _own_case(turn, case_id)
+    if case is None or case.status not in ("resolved", "closed"):
+        return done(turn.say("rating.not_available"))
+    if await turn.uow.cases.ratings(case.id or 0) and case.status == "closed":
+        return done(turn.say("rating.already"))
+    turn.data["case"] = case.id
+    if value == "unsolved" or (value.isdigit() and int(value) <= casework.LOW_SCORE):
+        turn.data["score"] = None if value == "unsolved" else int(value)
+        return goto("comment", turn.say("rating.ask_comment", turn.option("rating.skip_comment", SKIP_COMMENT)))
+    if not (value.isdigit() and 1 <= int(value) <= 5):
+        return done(turn.say("rating.not_available"))
+    await casework.rate(turn.uow, turn.services, case, int(value))
+    return goto(
+        "more",
+        turn.say("rating.thanks", turn.option("rating.more_button", MORE), turn.option("rating.no_button", NO_MORE)),
+    )
+
+
+@rate_flow.step("comment")
+async def comment(turn: Turn) -> Next:
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("rating.not_available"))
+    text = None if turn.choice == SKIP_COMMENT else (clean(turn.text)[:1000] or None)
+    if turn.choice != SKIP_COMMENT and text is None:
+        return goto("comment", turn.say("rating.ask_comment", turn.option("rating.skip_comment", SKIP_COMMENT)))
+    reopened = await casework.rate(turn.uow, turn.services, case, turn.data.get("score"), text)
+    key = "rating.reopened" if reopened else "rating.recorded_low"
+    return done(turn.say(key, code=case.code), menu(turn, "menu.more"))
+
+
+def _aspect_question(turn: Turn, index: int) -> Reply:
+    aspect = casework.SIPAS_ASPECTS[index]
+    options = tuple(Option(f"{n} ⭐", f"aspect:{n}") for n in range(1, 6))
+    return Reply(
+        turn.t("rating.aspect", number=index + 1, total=len(casework.SIPAS_ASPECTS), aspect=turn.t(f"aspect.{aspect}")),
+        options,
+        columns=5,
+    )
+
+
+@rate_flow.step("more")
+async def more(turn: Turn) -> Next:
+    if turn.choice == MORE:
+        turn.data["aspects"] = {}
+        return goto("aspect", _aspect_question(turn, 0))
+    return done(turn.say("rating.bye"), menu(turn, "menu.more"))
+
+
+@rate_flow.step("aspect")
+async def aspect(turn: Turn) -> Next:
+    answers: dict[str, int] = turn.data.setdefault("aspects", {})
+    index = len(answers)
+    value = (turn.choice or "").removeprefix("aspect:")
+    if not (value.isdigit() and 1 <= int(value) <= 5):
+        return goto("aspect", _aspect_question(turn, index))
+    answers[casework.SIPAS_ASPECTS[index]] = int(value)
+    if len(answers) < len(casework.SIPAS_ASPECTS):
+        return goto("aspect", _aspect_question(turn, len(answers)))
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is not None:
+        await casework.rate_aspects(turn.uow, case, answers)
+    return done(turn.say("rating.bye"), menu(turn, "menu.more"))
+
+
+# --- adding information --------------------------------------------------------------------------
+
+
+@supplement_flow.step("ask")
+async def ask(turn: Turn) -> Next:
+    case = await _own_case(turn, turn.arg or "")
+    if case is None or case.status != "need_info":
+        return done(turn.say("supplement.not_needed"), menu(turn))
+    turn.data.update(case=case.id, parts=[], photos=[])
+    return goto("collect", turn.say("supplement.ask", turn.option("petition.done_button", DONE), code=case.code))
+
+
+@supplement_flow.step("collect")
+async def collect(turn: Turn) -> Next:
+    inbound = turn.inbound
+    if turn.choice == DONE:
+        return await finish(turn)
+    if inbound.kind == "photo" and inbound.attachment:
+        turn.data["photos"].append({"kind": "photo", "file": inbound.attachment})
+        if inbound.text:
+            turn.data["parts"].append(clean(inbound.text))
+    elif inbound.kind == "text" and turn.text:
+        turn.data["parts"].append(clean(turn.text)[:2000])
+    else:
+        return goto("collect", turn.say("petition.describe_unsupported"))
+    return goto(
+        "collect",
+        turn.say(
+            "supplement.progress",
+            turn.option("petition.done_button", DONE),
+            messages=len(turn.data["parts"]),
+            photos=len(turn.data["photos"]),
+        ),
+    )
+
+
+async def finish(turn: Turn) -> Next:
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None or case.citizen_id != turn.citizen.id or case.status != "need_info":
+        return done(turn.say("supplement.not_needed"), menu(turn))
+    if not turn.data["parts"] and not turn.data["photos"]:
+        return goto("collect", turn.say("supplement.empty", turn.option("petition.done_button", DONE)))
+    await casework.add_info(turn.uow, turn.services, case, "\n".join(turn.data["parts"]), turn.data["photos"])
+    return done(turn.say("supplement.sent", code=case.code), menu(turn, "menu.more"))

@@ -1,0 +1,287 @@
+"""The officer workspace: inbox, case card, and the actions on a case.
+
+Officers work on their phones between other duties, so buttons do most of the
+work: a new-case notice has "Xem" and "Thụ lý"; the card lists every action
+the officer may take. An action that needs words (a reply, a reason, a result)
+takes the officer's next message. Every action checks the role and the unit
+again, and every refusal is audited.
+"""
+
+from __future__ import annotations
+
+from bot.dialog.catalog import Markup
+from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.types import Next, Option, Reply
+from bot.services import cases, casework
+from bot.services.access import Action, Actor, can, can_extend, inbox_scope, sees_identity
+from bot.text import clean
+from storage.models import Case
+
+inbox = Flow("inbox", entry="page", commands=("hopthu", "inbox"), staff_only=True)
+case_flow = Flow("case", entry="open", commands=("xem", "view"), staff_only=True)
+
+PAGE_SIZE = 8
+TEXT_ACTIONS = ("reject", "reply", "request_info", "resolve", "note")
+TEXT_MAX = 3000
+
+
+def actor_of(turn: Turn) -> Actor:
+    return Actor(turn.staff, super_admin=turn.services.is_super_admin(turn.inbound))
+
+
+async def refuse(turn: Turn, action: str, target: str | None) -> Next:
+    """A plain refusal, and an audit entry saying who tried what."""
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=turn.staff.id if turn.staff else None,
+        action=action,
+        target=target,
+        allowed=False,
+    )
+    return done(turn.say("staff.not_allowed"))
+
+
+# --- inbox -----------------------------------------------------------------------------------------
+
+
+@inbox.step("page")
+async def page(turn: Turn) -> Next:
+    actor = actor_of(turn)
+    if not actor.is_staff:
+        return await refuse(turn, "inbox", None)
+    number = int(turn.arg) if turn.arg and turn.arg.isdigit() else 1
+    units, types = inbox_scope(actor)
+    rows, total = await turn.uow.cases.open_for_units(units, types, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    if total == 0:
+        return done(turn.say("officer.inbox_empty"))
+    today = turn.services.deadlines.local_date(turn.now)
+    lines = [_inbox_line(turn, case, today) for case in rows]
+    options = [Option(case.code, f"flow:case:view:{case.id}") for case in rows]
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if number < pages:
+        options.append(turn.option("officer.next_page", f"flow:inbox:{number + 1}"))
+    text = turn.t("officer.inbox", total=total, page=number, pages=pages, lines=Markup("\n".join(lines)))
+    return done(Reply(text, tuple(options), columns=2))
+
+
+def _inbox_line(turn: Turn, case: Case, today: object) -> str:
+    due = case.final_due or case.first_due
+    deadlines = turn.services.deadlines
+    flag = "🔴" if deadlines.is_overdue(due, today) else ("🟠" if deadlines.due_soon(due, today) else "⚪")  # type: ignore[arg-type]
+    return turn.t(
+        "officer.inbox_line",
+        flag=flag,
+        code=case.code,
+        type=turn.t(f"case_type.{case.type}"),
+        status=cases.status_label(turn.t, case.status),
+        due=due.strftime("%d/%m"),
+    )
+
+
+# --- the case card and its actions ------------------------------------------------------------------
+
+
+async def _load(turn: Turn, reference: str) -> Case | None:
+    if reference.isdigit():
+        return await turn.uow.cases.get(int(reference))
+    return await turn.uow.cases.by_code(reference.strip())
+
+
+@case_flow.step("open")
+async def open_case(turn: Turn) -> Next:
+    actor = actor_of(turn)
+    arg = (turn.arg or "").strip()
+    action, _, reference = arg.partition(":") if ":" in arg else ("view", "", arg)
+    if not reference:
+        return done(turn.say("officer.which_case"))
+    case = await _load(turn, reference)
+    if case is None or not actor.is_staff:
+        # Same answer for "no such case" and "not yours": nothing leaks.
+        if not actor.is_staff:
+            return await refuse(turn, f"case:{action}", reference)
+        return done(turn.say("officer.case_not_found", code=reference.upper()))
+    allowed = can_extend(actor, case) if action == "extend" else can(actor, action, case)  # type: ignore[arg-type]
+    if action == "accept_complex":
+        allowed = can(actor, "accept", case)
+    if not allowed:
+        if not can(actor, "view", case):
+            await refuse(turn, f"case:{action}", case.code)
+            return done(turn.say("officer.case_not_found", code=case.code))
+        return await refuse(turn, f"case:{action}", case.code)
+    if action == "view":
+        return done(await card(turn, case, actor))
+    if action in ("accept", "accept_complex"):
+        return await _apply(turn, case, actor, action, "")
+    if action == "extend":
+        return await _apply(turn, case, actor, action, "")
+    if action == "transfer":
+        turn.data.update(case=case.id)
+        return goto("transfer_unit", await _transfer_question(turn, case))
+    if action in TEXT_ACTIONS:
+        turn.data.update(case=case.id, action=action)
+        return goto("text", turn.say(f"officer.ask.{action}", code=case.code))
+    return done(turn.say("officer.case_not_found", code=reference.upper()))
+
+
+async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
+    unit = await turn.uow.units.get(case.unit_id)
+    events = await turn.uow.cases.events(case.id or 0, public_only=False)
+    history = [
+        turn.t(
+            "officer.event_internal" if event.visibility == "internal" else "officer.event",
+            when=cases.format_local(turn.services, event.at),
+            what=turn.t(f"event.{event.kind}"),
+            detail=cases.excerpt(str(event.payload.get("text", "")), 200),
+        )
+        for event in events
+    ]
+    contact_line = turn.t("officer.contact_hidden")
+    if case.anonymous:
+        contact_line = turn.t("officer.contact_anonymous")
+    elif sees_identity(actor, case):
+        contact = await turn.uow.cases.contact(case.id or 0)
+        if contact is not None and (contact.full_name or contact.phone):
+            contact_line = turn.t(
+                "officer.contact",
+                name=contact.full_name or "",
+                phone=contact.phone or "",
+                address=contact.address or "",
+            )
+        else:
+            contact_line = turn.t("officer.contact_none")
+    due = case.final_due or case.first_due
+    location = (
+        turn.t("officer.location", lat=f"{case.latitude:.5f}", lon=f"{case.longitude:.5f}")
+        if case.latitude is not None and case.longitude is not None
+        else ""
+    )
+    text = turn.t(
+        "officer.card",
+        code=case.code,
+        type=turn.t(f"case_type.{case.type}"),
+        unit=unit.name if unit else "",
+        status=cases.status_label(turn.t, case.status),
+        received=cases.format_local(turn.services, case.received_at),
+        due=due.strftime("%d/%m/%Y"),
+        description=case.description,
+        photos=len(case.attachments),
+        location=location,
+        contact=Markup(contact_line),
+        history=Markup("\n".join(history)),
+    )
+    return Reply(text, tuple(_action_buttons(turn, case, actor)), columns=2)
+
+
+def _action_buttons(turn: Turn, case: Case, actor: Actor) -> list[Option]:
+    open_ = case.status in cases.OPEN_STATUSES
+    candidates: list[tuple[str, bool]] = [
+        ("accept", case.status in ("received", "need_info")),
+        ("accept_complex", case.status in ("received", "need_info") and case.type == "khieu_nai"),
+        ("reply", case.status not in ("rejected", "closed")),
+        ("request_info", open_),
+        ("transfer", open_),
+        ("resolve", open_),
+        ("reject", open_),
+        ("extend", case.status == "accepted" and case.type == "to_cao" and case.extensions < 2),
+        ("note", True),
+    ]
+    options = []
+    for action, applicable in candidates:
+        if not applicable:
+            continue
+        check: Action = "accept" if action == "accept_complex" else action  # type: ignore[assignment]
+        allowed = can_extend(actor, case) if action == "extend" else can(actor, check, case)
+        if allowed:
+            options.append(turn.option(f"officer.button.{action}", f"flow:case:{action}:{case.id}"))
+    return options
+
+
+@case_flow.step("text")
+async def take_text(turn: Turn) -> Next:
+    text = clean(turn.text)[:TEXT_MAX]
+    action = str(turn.data.get("action"))
+    if len(text) < 2:
+        return goto("text", turn.say("officer.text_again"))
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("officer.case_not_found", code="?"))
+    actor = actor_of(turn)
+    if not can(actor, action, case):  # type: ignore[arg-type]
+        return await refuse(turn, f"case:{action}", case.code)
+    return await _apply(turn, case, actor, action, text)
+
+
+async def _transfer_question(turn: Turn, case: Case) -> Reply:
+    units = await turn.uow.units.in_profile(turn.services.config.deployment.units_profile)
+    allowed_kinds = (
+        ("thanh_tra", "cong_an") if case.type == "to_cao" else ("xa", "thi_tran", "phong_ban", "thanh_tra", "cong_an")
+    )
+    options = [
+        Option(unit.name, f"unit:{unit.id}") for unit in units if unit.kind in allowed_kinds and unit.id != case.unit_id
+    ]
+    return Reply(turn.t("officer.ask.transfer", code=case.code), tuple(options), columns=2)
+
+
+@case_flow.step("transfer_unit")
+async def transfer_unit(turn: Turn) -> Next:
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("officer.case_not_found", code="?"))
+    if not (turn.choice and turn.choice.startswith("unit:")):
+        return goto("transfer_unit", await _transfer_question(turn, case))
+    turn.data["unit"] = int(turn.choice.removeprefix("unit:"))
+    return goto("transfer_reason", turn.say("officer.ask.transfer_reason"))
+
+
+@case_flow.step("transfer_reason")
+async def transfer_reason(turn: Turn) -> Next:
+    reason = clean(turn.text)[:TEXT_MAX]
+    if len(reason) < 2:
+        return goto("transfer_reason", turn.say("officer.text_again"))
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    unit = await turn.uow.units.get(int(turn.data["unit"]))
+    actor = actor_of(turn)
+    if case is None or unit is None:
+        return done(turn.say("officer.case_not_found", code="?"))
+    if not can(actor, "transfer", case):
+        return await refuse(turn, "case:transfer", case.code)
+    if case.type == "to_cao" and unit.kind not in ("thanh_tra", "cong_an"):
+        return await refuse(turn, "case:transfer", case.code)
+    try:
+        await casework.transfer(
+            turn.uow, turn.services, case, actor, turn.inbound.channel, turn.inbound.user_id, unit, reason
+        )
+    except casework.ActionError as error:
+        return done(turn.say(str(error)))
+    return done(turn.say("officer.done.transfer", code=case.code, unit=unit.name))
+
+
+async def _apply(turn: Turn, case: Case, actor: Actor, action: str, text: str) -> Next:
+    uow, services = turn.uow, turn.services
+    who = (turn.inbound.channel, turn.inbound.user_id)
+    try:
+        if action == "accept":
+            await casework.accept(uow, services, case, actor, *who)
+        elif action == "accept_complex":
+            await casework.accept(uow, services, case, actor, *who, complex_case=True)
+        elif action == "extend":
+            await casework.extend(uow, services, case, actor, *who)
+        elif action == "reject":
+            await casework.reject(uow, services, case, actor, *who, text)
+        elif action == "reply":
+            await casework.reply(uow, services, case, actor, *who, text)
+        elif action == "request_info":
+            await casework.request_info(uow, services, case, actor, *who, text)
+        elif action == "resolve":
+            await casework.resolve(uow, services, case, actor, *who, text)
+        elif action == "note":
+            await casework.note(uow, services, case, actor, *who, text)
+    except casework.ActionError as error:
+        return done(turn.say(str(error), status=cases.status_label(turn.t, case.status)))
+    due = (case.final_due or case.first_due).strftime("%d/%m/%Y")
+    confirmation = turn.say(f"officer.done.{action}", code=case.code, due=due)
+    follow_up: list[Option] = [turn.option("staff.view_button", f"flow:case:view:{case.id}")]
+    if action == "reply" and case.type == "hoi_dap":
+        follow_up.append(turn.option("faq_learn.add_button", f"flow:faq_learn:{case.id}"))
+    return done(Reply(confirmation.text, tuple(follow_up)))

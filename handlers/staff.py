@@ -1,0 +1,223 @@
+"""Onboarding officers: invites, joining, leaving, revoking; and the role-aware help.
+
+An admin sends ``/moi <unit> <role>`` and gets a one-time code valid for three
+days; the officer sends ``/dangky <code>`` from their own account. ``/roi``
+leaves; ``/thuhoi <code or user id>`` revokes an invite or removes an officer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.dialog.catalog import Markup
+from bot.dialog.flow import Flow, Turn, done
+from bot.dialog.types import Next
+from bot.services.access import INVITABLE, ROLE_WORDS, UNIT_ROLES, Actor
+from bot.text import fold
+from handlers.officer import actor_of, refuse
+from storage.models import Invite, Staff, Unit
+
+flow = Flow("staff", entry="command", commands=("moi", "dangky", "roi", "thuhoi", "dscanbo"))
+help_flow = Flow("help", entry="show", commands=("trogiup", "help"))
+
+INVITE_TTL = timedelta(days=3)
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+@flow.step("command")
+async def command(turn: Turn) -> Next:
+    handlers = {"moi": invite, "dangky": join, "roi": leave, "thuhoi": revoke, "dscanbo": list_staff}
+    handler = handlers.get(turn.inbound.command or "")
+    if handler is None:
+        return done(turn.say("dialog.unknown_command"))
+    return await handler(turn)
+
+
+async def _find_unit(turn: Turn, text: str) -> Unit | None:
+    units = await turn.uow.units.in_profile(turn.services.config.deployment.units_profile)
+    wanted = fold(text)
+    for unit in units:
+        if unit.kind != "ngoai" and (fold(unit.code) == wanted or fold(unit.name) == wanted):
+            return unit
+    route = turn.services.routing.route(text)
+    if route.unit is not None:
+        return next((u for u in units if u.code == route.unit.code), None)
+    matches = [u for u in units if u.kind != "ngoai" and wanted and wanted in fold(u.name)]
+    return matches[0] if len(matches) == 1 else None
+
+
+async def invite(turn: Turn) -> Next:
+    actor = actor_of(turn)
+    if not actor.is_admin:
+        return await refuse(turn, "invite", None)
+    words = turn.inbound.args.split()
+    role = ROLE_WORDS.get(fold(words[-1]).replace(" ", "")) if words else None
+    if role is None or role not in INVITABLE:
+        return done(turn.say("staff.invite_usage"))
+    unit = None
+    if role in UNIT_ROLES:
+        unit = await _find_unit(turn, " ".join(words[:-1]))
+        if unit is None:
+            return done(turn.say("staff.invite_unknown_unit", unit=" ".join(words[:-1])))
+    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    await turn.uow.invites.add(
+        Invite(
+            code=code,
+            unit_id=unit.id if unit else None,
+            role=role,
+            created_by=f"{turn.inbound.channel}:{turn.inbound.user_id}",
+            created_at=turn.now,
+            expires_at=turn.now + INVITE_TTL,
+        )
+    )
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=turn.staff.id if turn.staff else None,
+        action="invite",
+        target=code,
+        allowed=True,
+        detail={"role": role, "unit": unit.code if unit else None},
+    )
+    return done(
+        turn.say(
+            "staff.invite_created",
+            code=code,
+            role=turn.t(f"role.{role}"),
+            unit=unit.name if unit else turn.t("staff.whole_district"),
+            days=INVITE_TTL.days,
+        )
+    )
+
+
+async def join(turn: Turn) -> Next:
+    code = turn.inbound.args.strip().upper()
+    record = await turn.uow.invites.get(code) if code else None
+    usable = (
+        record is not None and record.used_at is None and record.revoked_at is None and record.expires_at >= turn.now
+    )
+    if record is None or not usable:
+        await turn.uow.audit.record(
+            channel=turn.inbound.channel,
+            actor=turn.inbound.user_id,
+            staff_id=None,
+            action="join",
+            target=code or None,
+            allowed=False,
+        )
+        return done(turn.say("staff.invite_invalid"))
+    staff = await turn.uow.staff.any_record(turn.inbound.channel, turn.inbound.user_id) or Staff(
+        channel=turn.inbound.channel,
+        channel_user_id=turn.inbound.user_id,
+        chat_id=turn.inbound.chat_id,
+        role=record.role,
+    )
+    staff.role = record.role
+    staff.unit_id = record.unit_id
+    staff.chat_id = turn.inbound.chat_id
+    staff.display_name = turn.inbound.display_name
+    staff.active = True
+    staff.joined_at = turn.now
+    staff.left_at = None
+    await turn.uow.staff.save(staff)
+    record.used_by = staff.id
+    record.used_at = turn.now
+    await turn.uow.invites.save(record)
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=staff.id,
+        action="join",
+        target=code,
+        allowed=True,
+    )
+    unit = await turn.uow.units.get(record.unit_id) if record.unit_id else None
+    return done(
+        turn.say(
+            "staff.joined",
+            role=turn.t(f"role.{record.role}"),
+            unit=unit.name if unit else turn.t("staff.whole_district"),
+        )
+    )
+
+
+async def leave(turn: Turn) -> Next:
+    staff = turn.staff
+    if staff is None:
+        return await refuse(turn, "leave", None)
+    staff.active = False
+    staff.left_at = turn.now
+    await turn.uow.staff.save(staff)
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=staff.id,
+        action="leave",
+        target=None,
+        allowed=True,
+    )
+    return done(turn.say("staff.left"))
+
+
+async def revoke(turn: Turn) -> Next:
+    actor = actor_of(turn)
+    if not actor.is_admin:
+        return await refuse(turn, "revoke", turn.inbound.args.strip() or None)
+    target = turn.inbound.args.strip()
+    if not target:
+        return done(turn.say("staff.revoke_usage"))
+    record = await turn.uow.invites.get(target.upper())
+    if record is not None:
+        record.revoked_at = turn.now
+        await turn.uow.invites.save(record)
+        outcome = turn.say("staff.invite_revoked", code=record.code)
+    else:
+        staff = await turn.uow.staff.find(turn.inbound.channel, target)
+        if staff is None:
+            return done(turn.say("staff.revoke_unknown", target=target))
+        staff.active = False
+        staff.left_at = turn.now
+        await turn.uow.staff.save(staff)
+        outcome = turn.say("staff.staff_removed", name=staff.display_name or target)
+    await turn.uow.audit.record(
+        channel=turn.inbound.channel,
+        actor=turn.inbound.user_id,
+        staff_id=turn.staff.id if turn.staff else None,
+        action="revoke",
+        target=target,
+        allowed=True,
+    )
+    return done(outcome)
+
+
+async def list_staff(turn: Turn) -> Next:
+    actor = actor_of(turn)
+    if not actor.is_admin:
+        return await refuse(turn, "list_staff", None)
+    lines = []
+    for staff in await turn.uow.staff.all_active():
+        unit = await turn.uow.units.get(staff.unit_id) if staff.unit_id else None
+        lines.append(
+            turn.t(
+                "staff.list_line",
+                name=staff.display_name or staff.channel_user_id,
+                user=staff.channel_user_id,
+                role=turn.t(f"role.{staff.role}"),
+                unit=unit.name if unit else turn.t("staff.whole_district"),
+            )
+        )
+    return done(turn.say("staff.list", lines=Markup("\n".join(lines) or turn.t("staff.list_empty"))))
+
+
+@help_flow.step("show")
+async def show_help(turn: Turn) -> Next:
+    actor: Actor = actor_of(turn)
+    sections = [turn.t("help.citizen")]
+    if actor.is_staff:
+        sections.append(turn.t("help.officer"))
+    if actor.role == "inspector":
+        sections.append(turn.t("help.inspector"))
+    if actor.is_admin:
+        sections.append(turn.t("help.admin"))
+    return done(turn.say("help.all", sections=Markup("\n\n".join(sections))))
