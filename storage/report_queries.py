@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, case, cast, func, or_, select
+from sqlalchemy import Date, Executable, Result, and_, case, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -128,6 +128,9 @@ class ReportQueries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def _execute(self, query: Executable) -> Result[Unpack[tuple[Any, ...]]]:
+        return await (await self.session.connection()).execute(query)
+
     @property
     def _dialect(self) -> str:
         bind = self.session.bind
@@ -170,7 +173,7 @@ class ReportQueries:
             .where(self._received_in(window), *self._units(window))
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
-        rows = (await self.session.execute(query)).all()
+        rows = (await self._execute(query)).all()
         return [(str(t), int(u), int(n)) for t, u, n in rows]
 
     async def finished(self, window: Window) -> list[FinishedRow]:
@@ -189,7 +192,7 @@ class ReportQueries:
             .where(self._finished_in(window), *self._units(window))
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
-        rows = (await self.session.execute(query)).all()
+        rows = (await self._execute(query)).all()
         return [
             FinishedRow(str(t), int(u), int(n), int(r or 0), int(o or 0), float(s or 0.0)) for t, u, n, r, o, s in rows
         ]
@@ -201,7 +204,7 @@ class ReportQueries:
             .where(self._overdue_at(window), *self._units(window))
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
-        rows = (await self.session.execute(query)).all()
+        rows = (await self._execute(query)).all()
         return [(str(t), int(u), int(n)) for t, u, n in rows]
 
     async def overdue_cases(self, window: Window, limit: int) -> list[OverdueCase]:
@@ -212,7 +215,7 @@ class ReportQueries:
             .order_by(due_date, _cases.c.id)
             .limit(limit)
         )
-        rows = (await self.session.execute(query)).all()
+        rows = (await self._execute(query)).all()
         return [OverdueCase(str(c), str(t), int(u), _as_date(d), _as_utc(r)) for c, t, u, d, r in rows]
 
     async def ratings(self, window: Window) -> list[RatingRow]:
@@ -232,7 +235,7 @@ class ReportQueries:
             .where(_ratings.c.at >= window.start, _ratings.c.at < window.end, *self._units(window))
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
-        rows = (await self.session.execute(query)).all()
+        rows = (await self._execute(query)).all()
         return [RatingRow(str(t), int(u), int(n), int(s or 0), int(h or 0), int(v or 0)) for t, u, n, s, h, v in rows]
 
     async def faq(self, window: Window) -> FaqFigures:
@@ -250,7 +253,7 @@ class ReportQueries:
             count_if(_faq_log.c.helpful.is_(True)),
             count_if(_faq_log.c.helpful.is_(False)),
         ).where(_faq_log.c.at >= window.start, _faq_log.c.at < window.end)
-        row = (await self.session.execute(query)).one()
+        row = (await self._execute(query)).one()
         return FaqFigures(*(int(value or 0) for value in row))
 
     async def faq_topics(self, window: Window, limit: int) -> list[tuple[str, int]]:
@@ -264,7 +267,7 @@ class ReportQueries:
             .order_by(count.desc(), _faq_entries.c.topic)
             .limit(limit)
         )
-        rows = (await self.session.execute(query)).all()
+        rows = (await self._execute(query)).all()
         return [(str(topic), int(n)) for topic, n in rows]
 
     def _case_list_filter(self, window: Window) -> ColumnElement[bool]:
@@ -276,7 +279,7 @@ class ReportQueries:
     async def case_count(self, window: Window) -> int:
         """How many cases the case list of the window has."""
         query = select(func.count()).select_from(_cases).where(self._case_list_filter(window))
-        return int((await self.session.execute(query)).scalar_one())
+        return int((await self._execute(query)).scalar_one())
 
     async def case_lines(self, window: Window, batch: int = 2000) -> AsyncIterator[CaseLine]:
         """Every case received, finished or overdue in the window, oldest first, streamed."""
@@ -308,7 +311,7 @@ class ReportQueries:
             .order_by(_cases.c.received_at, _cases.c.id)
             .execution_options(yield_per=batch)
         )
-        result = await self.session.stream(query)
+        result = await (await self.session.connection()).stream(query)
         async for row in result:
             yield CaseLine(
                 code=row[0],
@@ -336,7 +339,7 @@ class ReportQueries:
             .where(_cases.c.received_at >= window.start, _cases.c.received_at < window.end)
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
-        return [(str(t), int(u), int(n)) for t, u, n in (await self.session.execute(query)).all()]
+        return [(str(t), int(u), int(n)) for t, u, n in (await self._execute(query)).all()]
 
 
 def _as_date(value: Any) -> date:

@@ -1,0 +1,141 @@
+"""The numbers of a report, asked from the database and rolled up by type, unit and in total.
+
+Why this module exists: the digest text, the chart, the spreadsheets and the DOCX must show the
+very same figures. They are computed once here from small (type, unit) grids returned by
+:mod:`storage.report_queries`; nothing loops over cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.reports.periods import Period
+from bot.services.cases import CASE_TYPES
+from storage.report_queries import FaqFigures, OverdueCase, ReportQueries, Window
+from storage.uow import UnitOfWork
+
+OVERDUE_LIST_LIMIT = 200
+TOPICS_LIMIT = 5
+
+
+@dataclass
+class Cell:
+    """The figures of one slice of cases (a type, a unit, a type in a unit, or all)."""
+
+    received: int = 0
+    finished: int = 0
+    rejected: int = 0
+    on_time: int = 0
+    handling_seconds: float = 0.0
+    overdue: int = 0
+    ratings: int = 0
+    score_sum: int = 0
+    satisfied: int = 0
+    solved: int = 0
+
+    def add(self, other: Cell) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def late(self) -> int:
+        return self.finished - self.on_time
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of finished cases finished on time, in percent (None when nothing finished)."""
+        return 100.0 * self.on_time / self.finished if self.finished else None
+
+    @property
+    def average_days(self) -> float | None:
+        return self.handling_seconds / self.finished / 86400.0 if self.finished else None
+
+    @property
+    def average_score(self) -> float | None:
+        return self.score_sum / self.ratings if self.ratings else None
+
+    @property
+    def satisfied_rate(self) -> float | None:
+        return 100.0 * self.satisfied / self.ratings if self.ratings else None
+
+    @property
+    def solved_rate(self) -> float | None:
+        return 100.0 * self.solved / self.ratings if self.ratings else None
+
+
+@dataclass
+class Figures:
+    period: Period
+    window: Window
+    units: dict[int, str]  # unit id -> name, for every unit that appears
+    scope: str | None  # the unit's name when the report is limited to one unit
+    grid: dict[tuple[str, int], Cell] = field(default_factory=dict)
+    overdue_cases: list[OverdueCase] = field(default_factory=list)
+    faq: FaqFigures | None = None
+    topics: list[tuple[str, int]] = field(default_factory=list)
+
+    def cell(self, case_type: str, unit_id: int) -> Cell:
+        return self.grid.setdefault((case_type, unit_id), Cell())
+
+    def by_type(self) -> dict[str, Cell]:
+        """Every case type in the fixed order, even those with no case."""
+        result: dict[str, Cell] = {case_type: Cell() for case_type in CASE_TYPES}
+        for (case_type, _), cell in self.grid.items():
+            result.setdefault(case_type, Cell()).add(cell)
+        return result
+
+    def by_unit(self) -> dict[int, Cell]:
+        """Units that have any figure, in the order of the map (unit id)."""
+        result: dict[int, Cell] = {}
+        for (_, unit_id), cell in self.grid.items():
+            result.setdefault(unit_id, Cell()).add(cell)
+        return dict(sorted(result.items()))
+
+    def total(self) -> Cell:
+        total = Cell()
+        for cell in self.grid.values():
+            total.add(cell)
+        return total
+
+    def unit_name(self, unit_id: int) -> str:
+        return self.units.get(unit_id, f"#{unit_id}")
+
+
+async def collect(
+    uow: UnitOfWork,
+    period: Period,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    unit: tuple[int, str] | None = None,
+    overdue_limit: int = OVERDUE_LIST_LIMIT,
+) -> Figures:
+    """Every figure of a report on ``period``, optionally limited to one unit (id, name)."""
+    window = period.window(tz, now, None if unit is None else (unit[0],))
+    queries = ReportQueries(uow.session)
+    names = {u.id: u.name for u in await uow.units.all() if u.id is not None}
+    figures = Figures(period, window, names, None if unit is None else unit[1])
+    for case_type, unit_id, count in await queries.received(window):
+        figures.cell(case_type, unit_id).received += count
+    for row in await queries.finished(window):
+        cell = figures.cell(row.type, row.unit_id)
+        cell.finished += row.finished
+        cell.rejected += row.rejected
+        cell.on_time += row.on_time
+        cell.handling_seconds += row.handling_seconds
+    for case_type, unit_id, count in await queries.overdue(window):
+        figures.cell(case_type, unit_id).overdue += count
+    for rating in await queries.ratings(window):
+        cell = figures.cell(rating.type, rating.unit_id)
+        cell.ratings += rating.ratings
+        cell.score_sum += rating.score_sum
+        cell.satisfied += rating.satisfied
+        cell.solved += rating.solved
+    figures.overdue_cases = await queries.overdue_cases(window, overdue_limit)
+    if unit is None:
+        # The FAQ is district-wide: questions are not tied to a unit.
+        figures.faq = await queries.faq(window)
+        figures.topics = await queries.faq_topics(window, TOPICS_LIMIT)
+    return figures
