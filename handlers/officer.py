@@ -253,7 +253,7 @@ async def transfer_reason(turn: Turn) -> Next:
             turn.uow, turn.services, case, actor, turn.inbound.channel, turn.inbound.user_id, unit, reason
         )
     except casework.ActionError as error:
-        return done(turn.say(str(error)))
+        return done(turn.say(str(error), status=cases.status_label(turn.t, case.status)))
     return done(turn.say("officer.done.transfer", code=case.code, unit=unit.name))
 
 

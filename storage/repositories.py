@@ -241,10 +241,12 @@ class ChoiceRepo(_Repo):
     async def get(self, token: str) -> ChoiceToken | None:
         return await self.session.get(ChoiceToken, token)
 
-    async def latest_global_batch(self, channel: str, chat_id: str, now: datetime) -> list[list[str]]:
-        """(label, token) pairs of the newest still-valid options sent to a chat outside any flow."""
+    async def latest_global_batch(
+        self, channel: str, chat_id: str, now: datetime
+    ) -> tuple[list[list[str]], datetime | None]:
+        """(label, token) pairs of the newest valid options sent outside any flow, and when they were made."""
         newest = await self.session.exec(
-            select(ChoiceToken.batch)
+            select(ChoiceToken)
             .where(
                 ChoiceToken.channel == channel,
                 ChoiceToken.chat_id == chat_id,
@@ -254,13 +256,13 @@ class ChoiceRepo(_Repo):
             .order_by(col(ChoiceToken.created_at).desc())
             .limit(1)
         )
-        batch = newest.first()
-        if batch is None:
-            return []
+        first = newest.first()
+        if first is None:
+            return [], None
         rows = await self.session.exec(
-            select(ChoiceToken).where(ChoiceToken.batch == batch).order_by(col(ChoiceToken.position))
+            select(ChoiceToken).where(ChoiceToken.batch == first.batch).order_by(col(ChoiceToken.position))
         )
-        return [[row.label, row.token] for row in rows.all()]
+        return [[row.label, row.token] for row in rows.all()], first.created_at
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.exec(delete(ChoiceToken).where(col(ChoiceToken.expires_at) < now))

@@ -306,7 +306,7 @@ async def test_429_is_retried_by_the_aio_rate_limiter(fake: FakeTelegram) -> Non
 @pytest.mark.parametrize(
     ("status", "exception", "text"),
     [
-        (429, RetryAfter, "Retry in 1"),
+        (429, RetryAfter, "Retry in (1|0:00:01)"),
         (403, Forbidden, "bot was blocked by the user"),
         (400, BadRequest, "Chat not found"),  # PTB capitalises BadRequest messages
         (500, NetworkError, "Internal Server Error"),

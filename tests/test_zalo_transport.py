@@ -233,10 +233,6 @@ async def test_long_notification_with_options_is_split_and_answerable_by_number(
         assert row.sent_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime picks from conversation.options (the menu shown before) ahead of a newer notification's options",
-)
 async def test_number_typed_after_a_notification_answers_that_notification(
     database_url: str, clock: FakeClock, zalo: FakeZalo
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -105,9 +105,11 @@ class DialogEngine:
 
         token = inbound.token
         if token is None and inbound.kind == "text" and inbound.text:
-            token = choices.pick(inbound.text, conversation.options)
-            if token is None and conversation.flow is None:
-                token = await self._pick_from_last_notice(turn)
+            if conversation.flow is None:
+                # Idle chat: a notice sent after the last exchange is what a typed number answers.
+                token = await self._pick_from_last_notice(turn, newer_than=conversation.updated_at)
+            if token is None:
+                token = choices.pick(inbound.text, conversation.options)
         if token is not None:
             resolved = await self._resolve(turn, conversation, token)
             if isinstance(resolved, Next):
@@ -145,10 +147,14 @@ class DialogEngine:
             return Next([Reply(turn.t("dialog.stale_button"))], step=conversation.step)
         return record.value
 
-    async def _pick_from_last_notice(self, turn: Turn) -> str | None:
-        """Numbered answers to the last notification that offered options (Zalo, console)."""
-        latest = await turn.uow.choices.latest_global_batch(turn.inbound.channel, turn.inbound.chat_id, turn.now)
-        return choices.pick(turn.inbound.text or "", latest) if latest else None
+    async def _pick_from_last_notice(self, turn: Turn, newer_than: datetime | None) -> str | None:
+        """Numbered answers to the newest notification that offered options (Zalo, console)."""
+        latest, created = await turn.uow.choices.latest_global_batch(
+            turn.inbound.channel, turn.inbound.chat_id, turn.now
+        )
+        if not latest or (newer_than is not None and created is not None and created < newer_than):
+            return None
+        return choices.pick(turn.inbound.text or "", latest)
 
     async def _follow(
         self, turn: Turn, next_: Next, flow_name: str | None
