@@ -144,7 +144,7 @@ def to_inbound(update: JSON) -> Inbound | None:
         if not isinstance(text, str) or not text.strip():
             return Inbound(**base, kind="other", other="empty")
         stripped = text.strip()
-        if stripped.startswith("/") and len(stripped) > 1:
+        if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
             command, _, args = stripped[1:].partition(" ")
             return Inbound(**base, kind="command", text=stripped, command=command.lower(), args=args.strip())
         return Inbound(**base, kind="text", text=text)
