@@ -127,6 +127,14 @@ class ReportsConfig(_Section):
         return value
 
 
+class RemindersConfig(_Section):
+    """Morning reminders to officers before legal deadlines pass, and escalation of overdue cases."""
+
+    time: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    within_working_days: int = Field(default=2, ge=0, le=10)
+    close_unrated_after_days: int = Field(default=7, ge=1)
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -136,6 +144,7 @@ class Config(_Section):
     dialog: DialogConfig = DialogConfig()
     deadlines: dict[str, Any] = Field(default_factory=dict)
     reports: ReportsConfig = ReportsConfig()
+    reminders: RemindersConfig = RemindersConfig()
 
     @property
     def data_path(self) -> Path:

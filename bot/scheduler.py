@@ -128,6 +128,8 @@ def register_jobs(scheduler: AsyncIOScheduler, config: Config) -> None:
     for kind, due in (("half_year", reports.half_year_due), ("annual", reports.annual_due)):
         month, day = (int(part) for part in due.split("-"))
         schedule_cron(scheduler, f"report_{kind}", job, args=[kind], month=month, day=day, hour=hour, minute=minute)
+    hour, minute = _hour_minute(config.reminders.time)
+    schedule_cron(scheduler, "reminders", "bot.services.reminders:daily_job", hour=hour, minute=minute)
 
 
 async def start_scheduler(app: App) -> AsyncIOScheduler:

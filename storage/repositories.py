@@ -212,6 +212,11 @@ class CaseRepo(_Repo):
         result = await self.session.exec(select(Case).where(col(Case.status).in_(OPEN_STATUSES)))
         return result.all()
 
+    async def resolved_before(self, moment: datetime) -> Sequence[Case]:
+        """Resolved cases whose resolution is older than ``moment`` (waiting for a rating that never came)."""
+        result = await self.session.exec(select(Case).where(Case.status == "resolved", col(Case.resolved_at) < moment))
+        return result.all()
+
     async def add_rating(self, rating: Rating) -> None:
         self.session.add(rating)
         await self.session.flush()
