@@ -71,6 +71,15 @@ ENTRIES = (
         "đổi giấy chứng nhận quyền sử dụng đất cũ",
     ),
     entry("thuong-tru", "Đăng ký thường trú", "nhập hộ khẩu cho vợ", "chuyển hộ khẩu về nhà chồng"),
+    entry(
+        "tam-vang",
+        "Khai báo tạm vắng",
+        "đi làm xa có phải khai báo tạm vắng",
+        "tạm vắng khai ở đâu",
+        "khai tạm vắng cho con đi học xa",
+    ),
+    entry("nha-o-xa-hoi", "Xác nhận để mua nhà ở xã hội", "mua nhà ở xã hội", "giấy xác nhận thu nhập mua nhà"),
+    entry("tro-cap-xa-hoi", "Trợ cấp xã hội hàng tháng", "tiền trợ cấp xã hội", "trợ cấp cho người khuyết tật"),
 )
 LEXICON = {
     "khai sanh": "khai sinh",
@@ -298,6 +307,9 @@ def test_normalise(index: FaqIndex, text: str, tokens: list[str]) -> None:
         ("mua bhyt", "bhyt"),
         ("xin xác nhận độc thân", "tinh-trang-hon-nhan"),
         ("photo cong chung", "chung-thuc"),
+        ("tam vang", "tam-vang"),
+        ("nha o xa hoi", "nha-o-xa-hoi"),
+        ("cho em hỏi về trợ cấp xã hội", "tro-cap-xa-hoi"),
     ],
 )
 def test_search_answers(index: FaqIndex, text: str, expected: str) -> None:
@@ -323,6 +335,7 @@ def test_search_answers(index: FaqIndex, text: str, expected: str) -> None:
         "hàng xóm đổ rác ra đường",
         "cho em hỏi với",
         "12345",
+        "giá vàng hôm nay",  # "vàng" alone is not "tạm vắng"
     ],
 )
 def test_search_refuses_off_topic_and_trivial_text(index: FaqIndex, text: str) -> None:
@@ -345,6 +358,26 @@ def test_search_suggestions_are_sorted_and_limited(index: FaqIndex) -> None:
         assert scores == sorted(scores, reverse=True)
         assert all(0 <= s <= 100 for s in scores)
         assert all(m.title == index.get(m.id).title for m in result.suggestions)  # type: ignore[union-attr]
+
+
+def test_search_limit_is_at_least_one(index: FaqIndex) -> None:
+    result = index.search("làm giấy khai sinh", limit=0)
+    assert result.outcome == "answer"
+    assert len(result.suggestions) == 1
+
+
+def test_stop_words_inside_a_name_are_kept(index: FaqIndex) -> None:
+    # "hỏi" is a filler, "hội" of "xã hội" (in a title) is not: both fold to "hoi".
+    assert index.search("cho hỏi").outcome == "none"
+    assert top(index, "xã hội") in {"nha-o-xa-hoi", "tro-cap-xa-hoi"}
+
+
+def test_typo_is_fixed_to_the_commonest_close_word() -> None:
+    entries = [
+        entry("a", "Khai sinh", "làm khai sinh", "khai sinh cho con", "khai sinh ở đâu"),
+        entry("b", "Việc khác", "sinhh hoạt"),
+    ]
+    assert FaqIndex(entries).normalise("khai sinhn") == ["khai", "sinh"]
 
 
 def test_get_and_len(index: FaqIndex) -> None:
