@@ -3,10 +3,14 @@
 run          start the configured transports (Telegram and/or Zalo; the console when neither is configured)
 console      chat in the terminal with the same flows (no token needed)
 db upgrade   apply the database migrations
+db backup    back up the database (SQLite online backup, pg_dump for PostgreSQL) to var/backups/
+health       is the deployment working: database, migrations, outbox, updates, jobs, map (exit 1 if not)
 data load    load or refresh reference data (units, reception schedule, FAQ) from data/
 route        which unit a place name routes to (JSON)
 faq search   what the FAQ answers to a question (JSON)
 faq check    validate the FAQ data files
+report       write a report (digest.txt, chart.png, cases.xlsx, report.docx, annex.xlsx) for a period
+demo-data    fill the database with synthetic cases (demos, benchmarks)
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot import config as config_module
+from bot import logs
 from bot.app import App, load_reference_data, open_app
 from bot.config import Config, ConfigError
 from bot.services.faq import FaqDataError, check_entries, load_entries
@@ -34,11 +40,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Tiếp dân: citizens talk to local government.")
     parser.add_argument("--config", help="TOML configuration file (default: $TIEPDAN_CONFIG or ./config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=logs.FORMATS, default="text", help="text (default) or json lines")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the bot with the configured transports")
     commands.add_parser("console", help="chat with the bot in this terminal")
     db = commands.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade", "backup"])
+    db.add_argument("--out", help="backup: file or directory to write (default: var/backups/, timestamped)")
+    health = commands.add_parser("health", help="check the database, outbox, updates and jobs; exit 1 if unhealthy")
+    health.add_argument("--json", action="store_true", help="print JSON")
+    health.add_argument(
+        "--max-pending-minutes",
+        type=float,
+        default=15.0,
+        help="unhealthy when the oldest pending outbox message is older than this (default 15)",
+    )
     data = commands.add_parser("data", help="reference data")
     data.add_argument("action", choices=["load"])
     route = commands.add_parser("route", help="route a place name to a unit")
@@ -51,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=3)
     search.add_argument("text")
     faq_actions.add_parser("check", help="validate data/faq")
+    report = commands.add_parser("report", help="write the report files of a period into a directory")
+    report.add_argument("--period", required=True, help="2026-W48 | 2026-H1 | 2026 | 2026-01-01..2026-03-31 | tuan")
+    report.add_argument("--out", required=True, help="directory for the files")
+    report.add_argument("--unit", help="limit to one unit (its code in the active map)")
+    demo = commands.add_parser("demo-data", help="add synthetic cases over the past 12 months")
+    demo.add_argument("--cases", type=int, required=True)
+    demo.add_argument("--seed", type=int, default=1)
     return parser
 
 
@@ -92,11 +115,15 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
             await transport.start()
             started.append(transport)
         outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
+        from bot.scheduler import start_scheduler, stop_scheduler
+
+        scheduler = await start_scheduler(app)
         modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode}
         log.info("tiepdan running on %s", ", ".join(f"{t.channel} ({modes[t.channel]})" for t in transports))
         try:
             await stop.wait()
         finally:
+            stop_scheduler(scheduler)
             outbox_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await outbox_task
@@ -154,6 +181,29 @@ async def _db_upgrade(config: Config) -> int:
     return 0
 
 
+def _db_backup(config: Config, out: str | None) -> int:
+    from storage.backup import BackupError, backup
+
+    try:
+        path = backup(config.database.url, out or None)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {path}")
+    return 0
+
+
+async def _health(config: Config, as_json: bool, max_pending_minutes: float) -> int:
+    from datetime import timedelta
+
+    from bot import health
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its migration-context chatter is noise here
+    report = await health.check(config, max_pending_age=timedelta(minutes=max_pending_minutes))
+    print(health.render(report, config.deployment.tz, json_output=as_json))
+    return 0 if report.healthy else 1
+
+
 async def _data_load(config: Config) -> int:
     db = Database(config.database.url)
     try:
@@ -174,23 +224,88 @@ def _faq_check(config: Config) -> int:
     return 1 if problems else 0
 
 
+async def _report(config: Config, period_text: str, out: str, unit_code: str | None) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from bot.reports import periods, service
+    from bot.transports.base import plain_text
+
+    app = await open_app(config)
+    try:
+        try:
+            period = periods.parse(period_text, app.services.local_now().date(), config.reports)
+        except periods.PeriodError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        async with app.db.unit_of_work() as uow:
+            unit = None
+            if unit_code:
+                found = await uow.units.by_code(config.deployment.units_profile, unit_code)
+                if found is None or found.id is None:
+                    print(f"error: no unit {unit_code} in {config.deployment.units_profile}", file=sys.stderr)
+                    return 2
+                unit = (found.id, found.name)
+            with tqdm(desc="report", unit="case", disable=None) as bar:
+                progress = _BarProgress(bar)
+                bundle = await service.build(
+                    uow, app.services, period, Path(out), unit=unit, case_list=True, report=True, progress=progress
+                )
+        digest = Path(out) / "digest.txt"
+        digest.write_text(plain_text(bundle.text) + "\n", encoding="utf-8")
+        for path in [digest, *(path for path, _, _ in bundle.files)]:
+            print(path)
+    finally:
+        await app.close()
+    return 0
+
+
+class _BarProgress:
+    """Shows a report build on a tqdm bar: stages as its description, cases as its count."""
+
+    def __init__(self, bar: object) -> None:
+        self.bar: Any = bar
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.bar.set_description(name)
+        if total is not None:
+            self.bar.reset(total=total)
+
+    def advance(self, count: int) -> None:
+        self.bar.update(count)
+
+
+async def _demo_data(config: Config, cases: int, seed: int) -> int:
+    from tqdm import tqdm
+
+    from bot.reports import demo
+
+    app = await open_app(config)
+    try:
+        with tqdm(total=cases, desc="demo cases", unit="case", disable=None) as bar:
+            report = await demo.generate(app, cases, seed, progress=bar.update)
+    finally:
+        await app.close()
+    print(f"added {report}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "apscheduler", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.setup(args.log_format, verbose=args.verbose)
     try:
         config = config_module.load(args.config)
         if args.command == "run":
             return asyncio.run(_run(config))
         if args.command == "console":
             return asyncio.run(_console(config))
+        if args.command == "db" and args.action == "backup":
+            return _db_backup(config, args.out)
         if args.command == "db":
             return asyncio.run(_db_upgrade(config))
+        if args.command == "health":
+            return asyncio.run(_health(config, args.json, args.max_pending_minutes))
         if args.command == "data":
             return asyncio.run(_data_load(config))
         if args.command == "route":
@@ -199,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_with_app(config, "faq-search", args.text, args.limit))
         if args.command == "faq" and args.action == "check":
             return _faq_check(config)
+        if args.command == "report":
+            return asyncio.run(_report(config, args.period, args.out, args.unit))
+        if args.command == "demo-data":
+            return asyncio.run(_demo_data(config, args.cases, args.seed))
     except (ConfigError, DataError, FaqDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Unpack
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Executable, Result, and_, case, cast, func, or_, select
@@ -128,7 +128,7 @@ class ReportQueries:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _execute(self, query: Executable) -> Result[Unpack[tuple[Any, ...]]]:
+    async def _execute(self, query: Executable) -> Result[*tuple[Any, ...]]:
         return await (await self.session.connection()).execute(query)
 
     @property

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.config import Config
 from bot.dialog.catalog import Translator
 from bot.dialog.types import Outgoing, Reply
-from bot.reports import chart, document, periods, workbook
+from bot.reports import periods
 from bot.reports.figures import Figures, collect
 from bot.reports.periods import Period
 from bot.reports.text import digest, fmt_date, period_name, scope_name
@@ -105,6 +105,10 @@ async def build(
     annex.xlsx. With ``named`` the files carry the period in their names (for chat delivery);
     otherwise they are chart.png, cases.xlsx, report.docx and annex.xlsx.
     """
+    # Imported here: matplotlib, python-docx and openpyxl take seconds to import, and most
+    # commands of the bot never build a report.
+    from bot.reports import chart, document, workbook
+
     progress = progress or NoProgress()
     t = translator(services)
     config = services.config
