@@ -109,7 +109,8 @@ async def pick(turn: Turn) -> Next:
             await _record(turn, entry_id=entry.id, helpful=None)
             return _show(turn, entry)
     if turn.text:
-        return await _answer(turn, turn.text, from_free_text=False)
+        # Typing instead of pressing: treat it as new text, chat like "ok" gets the menu.
+        return await _answer(turn, turn.text, from_free_text=True)
     return goto("ask", turn.say("faq.ask_text"))
 
 
@@ -129,7 +130,8 @@ async def feedback(turn: Turn) -> Next:
             ),
         )
     if turn.text:
-        return await _answer(turn, turn.text, from_free_text=False)
+        # Typing instead of pressing: treat it as new text, chat like "ok" gets the menu.
+        return await _answer(turn, turn.text, from_free_text=True)
     return done(menu(turn, "menu.more"))
 
 
@@ -140,7 +142,8 @@ async def offer(turn: Turn) -> Next:
     if turn.choice == NO_FORWARD:
         return done(turn.say("faq.ok_no_forward"), menu(turn, "menu.more"))
     if turn.text:
-        return await _answer(turn, turn.text, from_free_text=False)
+        # Typing instead of pressing: treat it as new text, chat like "ok" gets the menu.
+        return await _answer(turn, turn.text, from_free_text=True)
     return done(menu(turn))
 
 

@@ -81,7 +81,7 @@ async def _start_question(turn: Turn, log_id: str) -> None:
 
 def _after_consent(turn: Turn, *before: Reply) -> Next:
     if _draft(turn).type == "hoi_dap":
-        return goto("unit", *before, turn.say("petition.question_forward"), _unit_question(turn))
+        return goto("unit", *before, _unit_question(turn, "petition.question_forward"))
     preset = turn.data.get("preset")
     if preset in CITIZEN_TYPES:
         return _set_type(turn, preset, *before)
