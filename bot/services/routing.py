@@ -161,7 +161,7 @@ class RoutingService:
             prefixed = [h for h in hits if not h.exact and h.score == 95.0]
             if exact and prefixed:
                 # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie.
-                return [_Hit(h.place, 95.0, h.key, h.exact) for h in exact + prefixed]
+                return [_Hit(h.place, 100.0, h.key, h.exact) for h in exact + prefixed]
             return [h for h in contained if len(h.key) == longest]
         return hits
 
