@@ -7,7 +7,20 @@ platform's types or SQL.
 from __future__ import annotations
 
 from bot.dialog.flow import Flow, FlowRegistry
-from handlers import faq, faq_learn, followup, home, my_cases, officer, petition, privacy, reports, schedule, staff
+from handlers import (
+    faq,
+    faq_learn,
+    followup,
+    home,
+    language,
+    my_cases,
+    officer,
+    petition,
+    privacy,
+    reports,
+    schedule,
+    staff,
+)
 
 FLOWS: tuple[Flow, ...] = (
     home.flow,
@@ -16,6 +29,7 @@ FLOWS: tuple[Flow, ...] = (
     my_cases.flow,
     schedule.flow,
     privacy.flow,
+    language.flow,
     officer.inbox,
     officer.case_flow,
     staff.flow,

@@ -209,3 +209,18 @@ async def test_reception_schedule(app: App) -> None:
     await chat.say("vinh kim")
     assert "Lịch tiếp công dân: Xã Vinh Kim" in chat.text
     assert "Thứ Hai đến Thứ Sáu: 07:00–11:00" in chat.text
+
+
+async def test_language_choice_and_role_aware_help(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("/trogiup")
+    assert "/phananh" in chat.text and "/hopthu" not in chat.text
+    await chat.say("/ngonngu")
+    assert chat.labels == ["Tiếng Việt", "English"]
+    await chat.press("English")
+    assert "speak English" in chat.text and "What do you need?" in chat.text
+    await chat.say("/menu")
+    assert "📝 Send a report or recommendation" in chat.labels
+    await chat.say("/ngonngu")
+    await chat.say("1")
+    assert "Đã chọn Tiếng Việt" in chat.text
