@@ -4,7 +4,8 @@ URLs are accepted in their plain form (``sqlite:///var/x.db``,
 ``postgresql://user@host/db``) and given their async driver here. SQLite runs
 in WAL mode with foreign keys on, and every transaction takes the write lock
 at its start (``BEGIN IMMEDIATE``) so that two writers queue instead of
-failing halfway.
+failing halfway. Engines hide statement parameters in their errors, so that a
+logged database error never carries personal data.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def _on_sqlite_begin(connection: Any) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Errors never quote a statement's parameters: they hold what people wrote, and errors get logged.
+    kwargs.setdefault("hide_parameters", True)
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)

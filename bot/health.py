@@ -1,0 +1,235 @@
+"""``python -m bot health``: is this deployment working, in one look and one exit code.
+
+It reads, never writes, and does not need the bot to be running (a monitor can
+call it every few minutes, a person after an upgrade). It reports:
+
+* the database: reachable, and migrated to the revision this code expects;
+* the outbox: messages pending and how long the oldest has waited, messages
+  given up in the last 24 hours;
+* when the last inbound update of each channel was processed;
+* the scheduler's stored jobs and their next run times (once the bot has run);
+* the map in force and how many units it has.
+
+Unhealthy (exit status 1) means: the database cannot be reached, it is not at
+the head revision, the oldest pending outbox message has waited longer than
+the threshold (the worker is stuck or the channel refuses everything), or the
+map in force has no units. Failed messages are reported but are not a fault by
+themselves: a citizen who blocked the bot is a normal event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Config
+from storage import health as queries
+from storage.db import async_url, create_engine, session_factory
+from storage.migrate import current_revision, head_revision
+
+DEFAULT_MAX_PENDING_AGE = timedelta(minutes=15)
+FAILED_WINDOW = timedelta(hours=24)
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass
+class Health:
+    """What :func:`check` found; ``problems`` empty means healthy."""
+
+    checked_at: datetime
+    database: str  # the URL with its password masked
+    backend: str
+    head: str | None
+    profile: str
+    max_pending_age: timedelta
+    reachable: bool = False
+    error: str | None = None
+    revision: str | None = None
+    outbox: queries.OutboxBacklog | None = None
+    last_updates: dict[str, datetime] = field(default_factory=dict)
+    jobs: list[queries.ScheduledJob] | None = None
+    units: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    @property
+    def oldest_pending_age(self) -> timedelta | None:
+        if self.outbox is None or self.outbox.oldest_pending_at is None:
+            return None
+        return max(timedelta(0), self.checked_at - self.outbox.oldest_pending_at)
+
+
+async def check(
+    config: Config,
+    *,
+    now: datetime | None = None,
+    max_pending_age: timedelta = DEFAULT_MAX_PENDING_AGE,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> Health:
+    """Look at the configured database and report (never raises for a database fault)."""
+    url = config.database.url
+    parsed = async_url(url)
+    report = Health(
+        checked_at=now or datetime.now(UTC),
+        database=make_url(url).render_as_string(hide_password=True),
+        backend=parsed.get_backend_name(),
+        head=head_revision(),
+        profile=config.deployment.units_profile,
+        max_pending_age=max_pending_age,
+    )
+    if report.backend == "sqlite" and not _sqlite_file_present(parsed.database or ""):
+        # Opening it would create an empty database: report it missing instead.
+        report.error = f"no SQLite database at {parsed.database}"
+        report.problems.append(f"database unreachable: {report.error}")
+        return report
+    engine = create_engine(url, connect_args={"timeout": connect_timeout})
+    try:
+        try:
+            report.revision = await asyncio.wait_for(current_revision(engine), timeout=connect_timeout * 2)
+        except Exception as exc:  # any failure to connect and read is what this check reports
+            report.error = _one_line(exc)
+            report.problems.append(f"database unreachable: {report.error}")
+            return report
+        report.reachable = True
+        if report.revision != report.head:
+            report.problems.append(
+                f"database at revision {report.revision or 'none'}, this code expects {report.head}: "
+                "run `python -m bot db upgrade`"
+            )
+        if report.revision is None:
+            return report
+        try:
+            await _read_status(engine, report)
+        except SQLAlchemyError as exc:
+            report.problems.append(f"cannot read the status tables: {_one_line(exc)}")
+            return report
+    finally:
+        await engine.dispose()
+    age = report.oldest_pending_age
+    if age is not None and age > max_pending_age:
+        report.problems.append(
+            f"outbox stuck: the oldest pending message has waited {_duration(age)} "
+            f"(threshold {_duration(max_pending_age)})"
+        )
+    if report.units == 0:
+        report.problems.append(f"no units in the map in force {report.profile}: run `python -m bot data load`")
+    return report
+
+
+def _sqlite_file_present(path: str) -> bool:
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return True  # nothing to create by mistake, or a URI we do not interpret
+    return Path(path).is_file()
+
+
+async def _read_status(engine: AsyncEngine, report: Health) -> None:
+    async with session_factory(engine)() as session:
+        report.outbox = await queries.outbox_backlog(session, report.checked_at - FAILED_WINDOW)
+        report.last_updates = await queries.last_updates(session)
+        report.units = await queries.unit_count(session, report.profile)
+    async with engine.connect() as connection:
+        report.jobs = await queries.scheduled_jobs(connection)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split("(Background on this error")[0].split())
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        minutes = seconds % 3600 // 60
+        return f"{seconds // 3600} h" + (f" {minutes} min" if minutes else "")
+    return f"{seconds // 86400} days"
+
+
+def _iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    return None if moment is None else moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def as_json(report: Health, zone: ZoneInfo) -> dict[str, Any]:
+    """The report as a JSON-ready mapping (times in the deployment's zone, with their offset)."""
+    outbox = report.outbox
+    age = report.oldest_pending_age
+    return {
+        "healthy": report.healthy,
+        "problems": report.problems,
+        "checked_at": _iso(report.checked_at, zone),
+        "database": {
+            "url": report.database,
+            "backend": report.backend,
+            "reachable": report.reachable,
+            "error": report.error,
+            "revision": report.revision,
+            "head": report.head,
+        },
+        "outbox": None
+        if outbox is None
+        else {
+            "pending": outbox.pending,
+            "oldest_pending_at": _iso(outbox.oldest_pending_at, zone),
+            "oldest_pending_age_seconds": None if age is None else int(age.total_seconds()),
+            "max_pending_age_seconds": int(report.max_pending_age.total_seconds()),
+            "failed_last_24h": outbox.failed_since,
+        },
+        "last_update_at": {channel: _iso(at, zone) for channel, at in report.last_updates.items()},
+        "jobs": None
+        if report.jobs is None
+        else [{"id": job.id, "next_run_at": _iso(job.next_run_at, zone)} for job in report.jobs],
+        "map": {"profile": report.profile, "units": report.units},
+    }
+
+
+def as_text(report: Health, zone: ZoneInfo) -> str:
+    """The report for a person: one line per part, then the problems."""
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    lines = [f"tiepdan health: {'OK' if report.healthy else 'UNHEALTHY'} (checked {local(report.checked_at)})"]
+    if report.reachable:
+        state = f"reachable, revision {report.revision or 'none'} (head {report.head})"
+    else:
+        state = f"UNREACHABLE ({report.error})"
+    lines.append(f"database  {report.database}: {state}")
+    outbox = report.outbox
+    if outbox is not None:
+        age = report.oldest_pending_age
+        oldest = "" if age is None else f", oldest waiting {_duration(age)}"
+        lines.append(f"outbox    {outbox.pending} pending{oldest}; {outbox.failed_since} failed in the last 24 h")
+    if report.reachable and report.revision is not None and report.outbox is not None:
+        seen = ", ".join(f"{channel} {local(at)}" for channel, at in report.last_updates.items())
+        lines.append(f"updates   last processed: {seen or 'none yet'}")
+        if report.jobs is None:
+            lines.append("jobs      no job table yet (created when the bot first runs)")
+        else:
+            listed = ", ".join(
+                f"{job.id} {local(job.next_run_at) if job.next_run_at else 'paused'}" for job in report.jobs
+            )
+            lines.append(f"jobs      next runs: {listed or 'none'}")
+        lines.append(f"map       {report.profile}: {report.units} units")
+    lines.extend(f"problem:  {problem}" for problem in report.problems)
+    return "\n".join(lines)
+
+
+def render(report: Health, zone: ZoneInfo, *, json_output: bool) -> str:
+    if json_output:
+        return json.dumps(as_json(report, zone), ensure_ascii=False)
+    return as_text(report, zone)
