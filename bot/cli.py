@@ -105,28 +105,32 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         if zalo_on:
             transports.append(ZaloTransport(app, on_committed=wake))
         # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
-        worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock)
+        worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock, services=app.services)
         if stop is None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-        for transport in transports:
-            await transport.start()
-            started.append(transport)
-        outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
         from bot.scheduler import start_scheduler, stop_scheduler
 
+        # The scheduler first: its job store writes through a synchronous driver, which would block
+        # this loop while waiting for SQLite's write lock if an update's transaction held it.
         scheduler = await start_scheduler(app)
-        modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode}
-        log.info("tiepdan running on %s", ", ".join(f"{t.channel} ({modes[t.channel]})" for t in transports))
         try:
-            await stop.wait()
+            for transport in transports:
+                await transport.start()
+                started.append(transport)
+            outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
+            modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode}
+            log.info("tiepdan running on %s", ", ".join(f"{t.channel} ({modes[t.channel]})" for t in transports))
+            try:
+                await stop.wait()
+            finally:
+                outbox_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await outbox_task
         finally:
             stop_scheduler(scheduler)
-            outbox_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await outbox_task
     finally:
         for transport in reversed(started):
             await transport.stop()

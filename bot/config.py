@@ -91,6 +91,9 @@ class AdminsConfig(_Section):
 class DialogConfig(_Section):
     draft_ttl_hours: int = Field(default=24, ge=1)
     button_ttl_days: int = Field(default=14, ge=1)
+    # Flood limit per person and channel (officers and the console are not limited); 0 turns it off.
+    rate_limit_messages: int = Field(default=12, ge=0)
+    rate_limit_seconds: float = Field(default=10.0, gt=0)
 
 
 class ReportsConfig(_Section):
@@ -135,6 +138,13 @@ class RemindersConfig(_Section):
     close_unrated_after_days: int = Field(default=7, ge=1)
 
 
+class OutboxConfig(_Section):
+    """Pacing of queued messages (notices, digests, reports): every channel together, and per chat."""
+
+    messages_per_second: float = Field(default=30.0, gt=0)
+    chat_interval_seconds: float = Field(default=1.0, ge=0)
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -145,6 +155,7 @@ class Config(_Section):
     deadlines: dict[str, Any] = Field(default_factory=dict)
     reports: ReportsConfig = ReportsConfig()
     reminders: RemindersConfig = RemindersConfig()
+    outbox: OutboxConfig = OutboxConfig()
 
     @property
     def data_path(self) -> Path:

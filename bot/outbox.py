@@ -1,12 +1,24 @@
-"""The outbox worker: delivers queued messages, in order per chat, until they arrive.
+"""The outbox worker: delivers queued messages, in order per chat, paced, until they arrive.
 
-Messages are rows written in the same transaction as their cause. The worker
-takes the oldest pending message of each chat whose time has come, hands it
-to the transport of its channel, and records the outcome: sent; retried later
-(honouring a rate limit's retry-after, else with exponential backoff and
-jitter); or failed for good (the person blocked the bot, the chat is gone).
-A message is marked sent only after the channel accepted it, so a crash can
-at worst repeat a message, never lose one.
+Messages are rows written in the same transaction as their cause (a notice to a citizen, a new
+case for officers, a digest). The worker takes the oldest pending message of each chat whose
+time has come, hands it to the transport of its channel, and records the outcome:
+
+* sent: one UPDATE right after the channel accepted it, so that the window in which a crash
+  repeats a message (accepted by Telegram, not yet recorded here) is one statement long;
+* retried later: a rate limit's ``retry_after`` is honoured for the message and pauses its
+  channel; server and network errors back off exponentially with jitter;
+* failed for good (the person blocked the bot, the chat is gone, or too many attempts): the
+  row keeps the error, and when the message was a citizen's notice about a case, the officers
+  of the case's unit are told that the citizen did not get it.
+
+Pacing: at most ``outbox.messages_per_second`` messages over all channels together (a token
+bucket; a message cut into several pieces costs one token per piece) and at least
+``outbox.chat_interval_seconds`` between two messages to one chat. Up to ``concurrency``
+messages are in flight at once, never two to the same chat, so order per chat holds.
+
+A message is marked sent only after the channel accepted it, so a crash can at worst repeat a
+message, never lose one (docs/reliability.md measures how rarely that happens).
 """
 
 from __future__ import annotations
@@ -15,25 +27,82 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import crashpoints
+from bot.config import OutboxConfig
 from bot.dialog.types import Outgoing
+from bot.services.container import Services
 from bot.transports.base import DeliveryError, Sender
-from storage.uow import Database
+from storage.models import OutboxMessage
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 BASE_BACKOFF = 2.0
 MAX_BACKOFF = 600.0
 MAX_ATTEMPTS = 12
-BATCH = 50
+BATCH = 100
+CONCURRENCY = 8
+# Pacing runs this much slower than the configured rate, so that jitter on the way to the
+# channel never makes it count one message too many in a second.
+PACING_MARGIN = 0.01
+STOP_GRACE = 5.0  # seconds in-flight deliveries get to finish when the worker stops
 
 
 def backoff(attempts: int) -> float:
     """Seconds to wait after the n-th failed attempt: exponential with full jitter."""
     ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(0, attempts - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``capacity`` saved up; a taker may go into debt."""
+
+    def __init__(
+        self,
+        rate: float,
+        capacity: float = 1.0,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.tokens = capacity
+        self.updated = monotonic()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    async def take(self, cost: float = 1.0) -> None:
+        """Wait until a whole token is there, then take ``cost`` (a larger cost delays the next taker)."""
+        async with self._lock:
+            self._refill()
+            while self.tokens < 1.0:
+                await self.sleep((1.0 - self.tokens) / self.rate)
+                self._refill()
+            self.tokens -= cost
+
+
+@dataclass
+class DeliveryStats:
+    """What the worker measured: deliveries and the window in which a crash would repeat one."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    window_total: float = 0.0  # seconds between "the channel accepted" and "the row says sent"
+    window_max: float = 0.0
+    busy_total: float = 0.0  # seconds from reading a row to recording its outcome
 
 
 class OutboxWorker:
@@ -44,19 +113,54 @@ class OutboxWorker:
         clock: Callable[[], datetime],
         *,
         idle_interval: float = 0.5,
+        services: Services | None = None,
+        messages_per_second: float | None = None,
+        chat_interval: float | None = None,
+        concurrency: int = CONCURRENCY,
     ) -> None:
+        """``services`` lets the worker tell officers about undelivered notices; pacing defaults to ``[outbox]``."""
         self.db = db
         self.senders = dict(senders)
         self.clock = clock
         self.idle_interval = idle_interval
+        self.services = services
+        pacing = services.config.outbox if services is not None else OutboxConfig()
+        rate = messages_per_second if messages_per_second is not None else pacing.messages_per_second
+        self.chat_interval = chat_interval if chat_interval is not None else pacing.chat_interval_seconds
+        self.bucket = TokenBucket(rate / (1 + PACING_MARGIN))
+        self.concurrency = concurrency
+        self.stats = DeliveryStats()
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._busy: set[tuple[str, str]] = set()  # chats with a message in flight
+        self._chat_ready: dict[tuple[str, str], float] = {}  # monotonic time the next send to a chat may start
+        self._paused: dict[str, datetime] = {}  # channel -> service-clock time a rate limit ends
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Look at the outbox now (called after a commit that queued messages)."""
         self._wake.set()
 
+    # ---------------------------------------------------------------- the loop
+
+    async def run_forever(self) -> None:
+        try:
+            while True:
+                try:
+                    dispatched, wait = await self._dispatch_due()
+                except Exception:
+                    log.exception("outbox pass failed")
+                    dispatched, wait = 0, self.idle_interval
+                if dispatched:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        finally:
+            await self._drain()
+
     async def run_once(self) -> int:
-        """Deliver what is due; return how many messages were handled."""
+        """Deliver what is due now, one after the other, without pacing (console, tools); return the count."""
         now = self.clock()
         async with self.db.unit_of_work() as uow:
             due = [m for m in await uow.outbox.due(now, BATCH) if m.channel in self.senders]
@@ -64,45 +168,148 @@ class OutboxWorker:
             await self._deliver(message.id or 0)
         return len(due)
 
+    async def _dispatch_due(self) -> tuple[int, float]:
+        """Start deliveries for what is due and allowed now; return (started, seconds to wait if none)."""
+        now = self.clock()
+        async with self.db.unit_of_work() as uow:
+            due = await uow.outbox.due(now, BATCH)
+        wait = self.idle_interval
+        started = 0
+        for message in due:
+            key = (message.channel, message.chat_id)
+            if message.channel not in self.senders or key in self._busy:
+                continue
+            paused_until = self._paused.get(message.channel)
+            if paused_until is not None and paused_until > self.clock():
+                continue
+            ready_in = self._chat_ready.get(key, 0.0) - time.monotonic()
+            if ready_in > 0:
+                wait = min(wait, ready_in)
+                continue
+            outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
+            await self._slots.acquire()
+            try:
+                await self.bucket.take(self._cost(outgoing))
+            except BaseException:
+                self._slots.release()
+                raise
+            self._busy.add(key)
+            self._chat_ready[key] = time.monotonic() + self.chat_interval
+            task = asyncio.create_task(self._deliver_in_slot(message.id or 0, key), name=f"outbox-{message.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        self._forget_idle_chats()
+        return started, wait
+
+    def _cost(self, message: Outgoing) -> int:
+        pieces = getattr(self.senders[message.channel], "pieces", None)
+        return max(1, int(pieces(message))) if callable(pieces) else 1
+
+    def _forget_idle_chats(self) -> None:
+        if len(self._chat_ready) > 10_000:
+            now = time.monotonic()
+            self._chat_ready = {key: at for key, at in self._chat_ready.items() if at > now}
+
+    async def _deliver_in_slot(self, message_id: int, key: tuple[str, str]) -> None:
+        try:
+            await self._deliver(message_id)
+        except Exception:
+            log.exception("outbox delivery of message %s failed", message_id)
+        finally:
+            self._busy.discard(key)
+            self._slots.release()
+            self._wake.set()
+
+    async def _drain(self) -> None:
+        """On stop: let in-flight deliveries finish (briefly), so that they are recorded."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # ---------------------------------------------------------------- one message
+
     async def _deliver(self, message_id: int) -> None:
         # Short transactions around the send: the write lock is never held while the network is slow.
+        started = time.monotonic()
         async with self.db.unit_of_work() as uow:
             message = await uow.outbox.get(message_id)
             if message is None or message.status != "pending":
                 return
             outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
+        crashpoints.reached("outbox.sending", message_id)
         failure: DeliveryError | None = None
         try:
             await self.senders[outgoing.channel].deliver(outgoing)
         except DeliveryError as exc:
             failure = exc
-        async with self.db.unit_of_work() as uow:
-            message = await uow.outbox.get(message_id)
-            if message is None:
-                return
-            message.attempts += 1
-            if failure is None:
-                message.status = "sent"
-                message.sent_at = self.clock()
-            else:
-                message.last_error = failure.reason[:500]
-                if failure.permanent or message.attempts >= MAX_ATTEMPTS:
-                    message.status = "failed"
-                    log.warning("outbox message %s failed for good: %s", message.id, failure.reason)
-                else:
-                    delay = failure.retry_after if failure.retry_after is not None else backoff(message.attempts)
-                    message.next_attempt_at = self.clock() + timedelta(seconds=delay)
-            await uow.outbox.save(message)
+        except Exception as exc:  # a bug in a sender: kept pending and retried, like a network error
+            log.exception("unexpected error delivering outbox message %s", message_id)
+            failure = DeliveryError(f"unexpected: {type(exc).__name__}")
+        if failure is None:
+            accepted = time.monotonic()
+            crashpoints.reached("outbox.sent", message_id)
+            async with self.db.unit_of_work() as uow:
+                await uow.outbox.mark_sent(message_id, self.clock())
+            recorded = time.monotonic()
+            self.stats.sent += 1
+            self.stats.window_total += recorded - accepted
+            self.stats.window_max = max(self.stats.window_max, recorded - accepted)
+        else:
+            async with self.db.unit_of_work() as uow:
+                await self._record_failure(uow, message_id, failure)
+            recorded = time.monotonic()
+        self.stats.busy_total += recorded - started
+        crashpoints.reached("outbox.recorded", message_id)
 
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-                handled = 0
-            if handled:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_interval)
+    async def _record_failure(self, uow: UnitOfWork, message_id: int, failure: DeliveryError) -> None:
+        message = await uow.outbox.get(message_id)
+        if message is None or message.status != "pending":
+            return
+        message.attempts += 1
+        message.last_error = failure.reason[:500]
+        if failure.permanent or message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+            self.stats.failed += 1
+            log.warning("outbox message %s failed for good: %s", message.id, failure.reason)
+            await uow.outbox.save(message)
+            await self._tell_officers(uow, message, failure)
+            return
+        self.stats.retried += 1
+        if failure.retry_after is not None:
+            delay = failure.retry_after
+            # A rate limit is the channel's, not the chat's: nothing goes out on it until it ends.
+            until = self.clock() + timedelta(seconds=delay)
+            self._paused[message.channel] = max(until, self._paused.get(message.channel, until))
+        else:
+            delay = backoff(message.attempts)
+        message.next_attempt_at = self.clock() + timedelta(seconds=delay)
+        await uow.outbox.save(message)
+
+    async def _tell_officers(self, uow: UnitOfWork, message: OutboxMessage, failure: DeliveryError) -> None:
+        """A citizen's notice about a case could not be delivered: the case's officers must know."""
+        if self.services is None or message.case_id is None:
+            return
+        case = await uow.cases.get(message.case_id)
+        if case is None or (case.channel, case.chat_id) != (message.channel, message.chat_id):
+            return  # a message to an officer: telling officers about it would go in circles
+        from bot.services.casework import tell_unit
+
+        await tell_unit(uow, self.services, case, "outbox.undelivered", reason=_reason(self.services, failure))
+
+
+def _reason(services: Services, failure: DeliveryError) -> str:
+    """The failure in the officers' words (the technical reason stays in outbox.last_error)."""
+    text = failure.reason.lower()
+    if "blocked" in text or "forbidden" in text or "403" in text:
+        key = "outbox.reason_blocked"
+    elif "not found" in text or "deactivated" in text:
+        key = "outbox.reason_gone"
+    else:
+        key = "outbox.reason_other"
+    return services.catalog.text(services.config.deployment.language, key)

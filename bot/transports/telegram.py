@@ -1,31 +1,68 @@
-"""The Telegram transport, built on python-telegram-bot.
+"""The Telegram transport: our own polling loop and webhook server, python-telegram-bot's Bot for sending.
 
-PTB does the HTTP work: polling or a webhook (its secret token checked),
-rate limiting, retries. This module only turns PTB's Update into an
-:class:`Inbound` for the dialog engine, renders :class:`Outgoing` messages as
-HTML with inline keyboards whose callback data are opaque tokens, and maps
-Telegram's errors onto the outbox's retry policy.
+Why not PTB's ``Updater``: it confirms updates to Telegram (the next ``getUpdates`` offset, or
+the webhook's 200) as soon as it has fetched them, before our transaction commits, so a kill
+at the wrong moment loses updates that were already acknowledged. Here an update is
+acknowledged only after the dialog engine committed its effects and its replies were sent:
+
+* polling: ``getUpdates`` with the offset of the last batch that is fully handled; the updates
+  of a batch run concurrently across chats (at most ``concurrency`` engine transactions at
+  once) and one after the other within a chat, so every chat sees its replies in order;
+* webhook: a small aiohttp server checks ``X-Telegram-Bot-Api-Secret-Token`` in constant
+  time (401 without it, 403 when wrong, nothing processed), handles the update, and answers
+  200 only then; a failure answers 500 so that Telegram delivers the update again.
+
+A kill after the commit and before the acknowledgement makes Telegram deliver the update
+again; the engine's ``processed_updates`` claim turns it into a no-op. PTB's ``ExtBot`` (with
+``AIORateLimiter`` and ``Defaults``) sends: HTML with inline keyboards whose callback data are
+opaque tokens. Telegram's errors are mapped onto the outbox's retry policy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hmac
 import logging
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, Defaults, ExtBot
+from telegram.request import HTTPXRequest
 
+from bot import crashpoints
 from bot.app import App
+from bot.config import ConfigError, TelegramConfig
 from bot.dialog.types import Inbound, Outgoing
 from bot.transports.base import DeliveryError, split_text
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits for something new
+CONCURRENCY = 16  # engine transactions running at once (different chats)
+MAX_ATTEMPTS = 3  # polling: times an update whose handling failed is tried before it is dropped
+STOP_GRACE = 10.0  # seconds a stop waits for the batch in hand
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_PATH = "/telegram"
+WEBHOOK_MAX_BODY = 1024 * 1024
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def file_url_for(base_url: str) -> str:
@@ -97,45 +134,208 @@ def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
 class TelegramTransport:
     channel = CHANNEL
 
-    def __init__(self, app: App, on_committed: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        app: App,
+        on_committed: Callable[[], None] = lambda: None,
+        *,
+        poll_timeout: int = POLL_TIMEOUT,
+        concurrency: int = CONCURRENCY,
+        retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
+    ) -> None:
         self.app = app
         self.on_committed = on_committed
-        config = app.config.telegram
-        builder = (
-            ApplicationBuilder()
-            .token(config.token)
-            .rate_limiter(AIORateLimiter(max_retries=0))
-            .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=app.config.deployment.tz))
+        self.config = app.config.telegram
+        _check_config(self.config)
+        self.poll_timeout = poll_timeout
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        base_url = self.config.base_url or "https://api.telegram.org/bot"
+        self.bot: ExtBot[int] = ExtBot(
+            self.config.token,
+            base_url=base_url,
+            base_file_url=file_url_for(base_url),
+            request=HTTPXRequest(connection_pool_size=max(16, concurrency * 2)),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=app.config.deployment.tz),
+            rate_limiter=AIORateLimiter(max_retries=0),
         )
-        if config.base_url:
-            builder = builder.base_url(config.base_url).base_file_url(file_url_for(config.base_url))
-        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.application.add_handler(TypeHandler(Update, self.on_update))
-        self.application.add_error_handler(self.on_error)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._chat_users: dict[str, int] = {}  # updates waiting for or holding a chat's lock
+        self._failures: dict[int, int] = {}  # update_id -> failed attempts (bounded)
+        self._poller: asyncio.Task[None] | None = None
+        self._poll_call: asyncio.Task[tuple[Update, ...]] | None = None
+        self._stopping = False
+        self._runner: web.AppRunner | None = None
+        self.offset: int | None = None  # the next getUpdates offset: everything below it is handled
 
-    async def on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not isinstance(update, Update):
-            return
+    # ---------------------------------------------------------------- handling one update
+
+    async def process(self, update: Update) -> None:
+        """Handle one update in its chat's turn.
+
+        Returns once its effects are committed and its replies sent (or found unsendable);
+        raises when the engine failed, after telling the person once.
+        """
         inbound = to_inbound(update)
         if inbound is None:
             return
-        result = await self.app.engine.handle(inbound)
-        self.on_committed()
+        crashpoints.reached("telegram.received", update.update_id)
+        chat = inbound.chat_id
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        self._chat_users[chat] = self._chat_users.get(chat, 0) + 1
+        try:
+            async with lock:
+                try:
+                    async with self._slots:
+                        result = await self.app.engine.handle(inbound)
+                except Exception:
+                    log.exception("error while handling a telegram update")
+                    await self._tell_error_once(update.update_id, chat)
+                    raise
+                crashpoints.reached("telegram.committed", update.update_id)
+                self.on_committed()
+                await self._reply(update, result.messages, result.notice, duplicate=result.duplicate)
+        finally:
+            self._chat_users[chat] -= 1
+            if not self._chat_users[chat]:
+                del self._chat_users[chat]
+                self._chat_locks.pop(chat, None)
+        crashpoints.reached("telegram.replied", update.update_id)
+
+    async def _reply(self, update: Update, messages: list[Outgoing], notice: str | None, *, duplicate: bool) -> None:
         query = update.callback_query
         if query is not None:
-            await _quietly(query.answer(result.notice))
-            if result.messages and query.message is not None and not result.duplicate:
+            await _quietly(query.answer(notice))
+            if messages and query.message is not None and not duplicate:
                 await _quietly(query.edit_message_reply_markup(reply_markup=None))
-        for message in result.messages:
+        for index, message in enumerate(messages):
             try:
                 await self.send(message)
-            except TelegramError:
+            except TelegramError as exc:
                 # The reply is lost but the step's effects are committed: the person can see the
                 # state with /hoso. Logged without the text (it may hold personal data).
-                log.exception("could not send a reply on telegram")
+                log.warning("could not send a reply on telegram: %s", exc)
+                return
+            crashpoints.reached("telegram.sent", index)
+
+    async def _tell_error_once(self, update_id: int, chat_id: str) -> None:
+        """The engine failed: say so the first time (the update may be handled again later)."""
+        count = self._failures.get(update_id, 0) + 1
+        self._failures[update_id] = count
+        if len(self._failures) > 1000:
+            for old in sorted(self._failures)[:500]:
+                del self._failures[old]
+        if count == 1:
+            text = self.app.services.catalog.text(self.app.config.deployment.language, "dialog.error")
+            await _quietly(self.bot.send_message(int(chat_id), text))
+
+    # ---------------------------------------------------------------- polling
+
+    async def _poll(self) -> None:
+        delay = self.retry_delay
+        while not self._stopping:
+            self._poll_call = asyncio.create_task(
+                self.bot.get_updates(offset=self.offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            )
+            try:
+                updates = await self._poll_call
+            except asyncio.CancelledError:
+                if self._stopping:
+                    break
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except InvalidToken:
+                log.error("telegram refused the token while polling")
+                await asyncio.sleep(self.max_retry_delay)
+                continue
+            except (TelegramError, OSError) as exc:
+                # Network trouble, Telegram's 5xx, or 409 while another instance polls.
+                log.warning("telegram getUpdates failed: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(self.max_retry_delay, delay * 2)
+                continue
+            finally:
+                self._poll_call = None
+            delay = self.retry_delay
+            if updates:
+                await self._handle_batch(list(updates))
+
+    async def _handle_batch(self, updates: list[Update]) -> None:
+        """Handle a batch (chats concurrently, each chat in order); move the offset past what is done."""
+        outcomes = await asyncio.gather(*(self.process(update) for update in updates), return_exceptions=True)
+        retry = [
+            update.update_id
+            for update, outcome in zip(updates, outcomes, strict=True)
+            if isinstance(outcome, BaseException) and self._failures.get(update.update_id, 0) < MAX_ATTEMPTS
+        ]
+        for update, outcome in zip(updates, outcomes, strict=True):
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, BaseException) and update.update_id not in retry:
+                log.error("giving up on telegram update %s after %d attempts", update.update_id, MAX_ATTEMPTS)
+        if retry:
+            # Ask for the failed update again (what was handled after it comes back as a duplicate).
+            self.offset = min(retry)
+            await asyncio.sleep(self.retry_delay)
+        else:
+            self.offset = max(update.update_id for update in updates) + 1
+
+    async def _confirm(self) -> None:
+        """Tell Telegram what is handled (a getUpdates with the offset), at a clean stop."""
+        if self.offset is None:
+            return
+        with contextlib.suppress(TelegramError, OSError):
+            await self.bot.get_updates(offset=self.offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
+
+    # ---------------------------------------------------------------- webhook
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            log.warning("telegram webhook call without a secret header refused")
+            return web.Response(status=401, text="missing secret")
+        if not hmac.compare_digest(given.encode(), self.config.webhook_secret.encode()):
+            log.warning("telegram webhook call with a wrong secret refused")
+            return web.Response(status=403, text="wrong secret")
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        try:
+            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
+        except (TypeError, ValueError, KeyError):
+            update = None
+        if update is None:
+            log.warning("telegram webhook body is not an update; ignored")
+            return web.Response(status=200, text="ignored")
+        try:
+            await self.process(update)
+        except Exception:
+            return web.Response(status=500, text="error")
+        return web.Response(status=200, text="ok")
+
+    async def _start_webhook(self) -> None:
+        application = web.Application(client_max_size=WEBHOOK_MAX_BODY)
+        application.router.add_post(WEBHOOK_PATH, self._on_webhook)
+        self._runner = web.AppRunner(application, access_log=None, shutdown_timeout=10.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.webhook_listen, self.config.webhook_port)
+        await site.start()
+        await self.bot.set_webhook(
+            url=self.config.webhook_url,
+            secret_token=self.config.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    # ---------------------------------------------------------------- sending
 
     async def send(self, message: Outgoing) -> None:
-        bot = self.application.bot
+        bot = self.bot
         chat_id = int(message.chat_id)
         markup = keyboard(message)
         if message.file:
@@ -155,14 +355,18 @@ class TelegramTransport:
             last = index == len(pieces) - 1
             await bot.send_message(chat_id, piece, reply_markup=markup if last else None)
 
+    def pieces(self, message: Outgoing) -> int:
+        """How many Bot API calls ``send`` makes for the message (the outbox paces by it)."""
+        if message.file or message.photo:
+            return 1
+        return len(split_text(message.text, MessageLimit.MAX_TEXT_LENGTH))
+
     async def deliver(self, message: Outgoing) -> None:
         """Outbox delivery: Telegram's errors as retryable or permanent."""
         try:
             await self.send(message)
         except RetryAfter as exc:
-            retry = exc.retry_after
-            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
-            raise DeliveryError("rate limited", retry_after=seconds) from exc
+            raise DeliveryError("rate limited", retry_after=_seconds(exc.retry_after)) from exc
         except Forbidden as exc:
             raise DeliveryError(f"forbidden: {exc.message}", permanent=True) from exc
         except BadRequest as exc:
@@ -172,37 +376,54 @@ class TelegramTransport:
         except FileNotFoundError as exc:
             raise DeliveryError(f"file missing: {exc.filename}", permanent=True) from exc
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("error while handling a telegram update", exc_info=context.error)
-        if isinstance(update, Update) and update.effective_chat is not None:
-            text = self.app.services.catalog.text(self.app.config.deployment.language, "dialog.error")
-            await _quietly(self.application.bot.send_message(update.effective_chat.id, text))
+    # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        config = self.app.config.telegram
-        await self.application.initialize()
-        await self.application.start()
-        updater = self.application.updater
-        assert updater is not None
-        if config.mode == "webhook":
-            await updater.start_webhook(
-                listen=config.webhook_listen,
-                port=config.webhook_port,
-                url_path="telegram",
-                secret_token=config.webhook_secret or None,
-                webhook_url=config.webhook_url,
-                allowed_updates=["message", "callback_query"],
-            )
+        try:
+            await self.bot.initialize()
+        except InvalidToken:
+            raise ConfigError("telegram.token: the Bot API refused it") from None
+        except NetworkError as exc:
+            raise ConfigError(f"telegram.base_url: cannot reach the Bot API ({exc})") from None
+        self._stopping = False
+        if self.config.mode == "webhook":
+            await self._start_webhook()
+            log.info("telegram bot @%s receiving on a webhook", self.bot.username)
         else:
-            await updater.start_polling(poll_interval=0.0, timeout=10, allowed_updates=["message", "callback_query"])
+            await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+            log.info("telegram bot @%s polling", self.bot.username)
 
     async def stop(self) -> None:
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
-        if self.application.running:
-            await self.application.stop()
-        await self.application.shutdown()
+        """Finish the batch in hand (it commits and is acknowledged), then stop receiving."""
+        self._stopping = True
+        if self._poller is not None:
+            if self._poll_call is not None:
+                self._poll_call.cancel()
+            try:
+                await asyncio.wait_for(self._poller, timeout=STOP_GRACE)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("telegram polling did not stop in time")
+            self._poller = None
+            await self._confirm()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.bot.shutdown()
+
+
+def _check_config(config: TelegramConfig) -> None:
+    if config.mode == "webhook":
+        if not config.webhook_url.startswith(("https://", "http://")):
+            raise ConfigError("telegram.webhook_url: webhook mode needs the public HTTPS URL Telegram posts to")
+        if not _SECRET.fullmatch(config.webhook_secret):
+            raise ConfigError(
+                "telegram.webhook_secret: webhook mode needs a secret of 1-256 characters A-Z, a-z, 0-9, _ and -"
+            )
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def _quietly(awaitable: Any) -> None:
