@@ -387,6 +387,10 @@ class ZaloTransport:
         for call in render(message, self.hint):
             await self.client.call(call.method, call.params)
 
+    def pieces(self, message: Outgoing) -> int:
+        """How many Bot API messages ``message`` becomes (for the outbox's pacing)."""
+        return max(1, len(render(message, self.hint)))
+
     async def deliver(self, message: Outgoing) -> None:
         """Outbox delivery: Zalo's errors as retryable or permanent."""
         try:
