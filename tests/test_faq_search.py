@@ -380,6 +380,17 @@ def test_typo_is_fixed_to_the_commonest_close_word() -> None:
     assert FaqIndex(entries).normalise("khai sinhn") == ["khai", "sinh"]
 
 
+def test_typo_correction_follows_upserts() -> None:
+    index = FaqIndex(ENTRIES, LEXICON)
+    assert index.normalise("khai sihn") == ["khai", "sinh"]  # the word list is built now
+    assert index.normalise("hat karaokee") == ["hat", "karaokee"]
+    noise = entry("on-ao", "Phản ánh tiếng ồn karaoke", "hàng xóm hát karaoke khuya", "karaoke ồn ào")
+    index.upsert(noise)
+    assert index.normalise("hat karaokee") == ["hat", "karaoke"]
+    index.upsert(entry("on-ao", "Phản ánh tiếng ồn", "hàng xóm hát khuya"))
+    assert index.normalise("hat karaokee") == ["hat", "karaokee"]
+
+
 def test_get_and_len(index: FaqIndex) -> None:
     assert len(index) == len(ENTRIES)
     assert index.get("khai-sinh") == ENTRIES[0]

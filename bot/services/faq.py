@@ -43,6 +43,7 @@ How a query is scored
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import math
@@ -504,14 +505,14 @@ class FaqIndex:
         self._entries[entry.id] = entry
         self._choices[entry.id] = choices
         self._features[entry.id] = features
-        compounds = _compounds(f"{self._prepare(entry.title).text} {self._prepare(entry.topic).text}")
+        compounds = _compounds(choices[0].text) + _compounds(self._prepare(entry.topic).text)
         self._entry_compounds[entry.id] = compounds
         self._compounds.update(compounds)
         self._count(choices, +1)
         for feature in features:
             postings = self._postings.setdefault(feature, set())
             if not postings and " " not in feature:
-                self._by_initial = None
+                self._vocabulary_changed(feature, added=True)
             postings.add(entry.id)
         self._idf_cache.clear()
         self._masses.clear()
@@ -523,7 +524,8 @@ class FaqIndex:
             postings.discard(entry_id)
             if not postings:
                 del self._postings[feature]
-                self._by_initial = None
+                if " " not in feature:
+                    self._vocabulary_changed(feature, added=False)
         self._entries.pop(entry_id, None)
         self._choices.pop(entry_id, None)
         self._compounds.subtract(self._entry_compounds.pop(entry_id, []))
@@ -576,11 +578,23 @@ class FaqIndex:
         return token in self._postings or token in self._lexicon_words or token in STOP_WORDS
 
     def _words_starting_with(self, letter: str) -> list[str]:
+        """Known words (index and lexicon) that start with ``letter``, sorted."""
         if self._by_initial is None:
             self._by_initial = {}
             for word in sorted({f for f in self._postings if " " not in f} | self._lexicon_words):
                 self._by_initial.setdefault(word[0], []).append(word)
         return self._by_initial.get(letter, [])
+
+    def _vocabulary_changed(self, word: str, *, added: bool) -> None:
+        """Keep _words_starting_with up to date without rebuilding it."""
+        if self._by_initial is None or word in self._lexicon_words:
+            return
+        words = self._by_initial.setdefault(word[0], [])
+        position = bisect.bisect_left(words, word)
+        if added:
+            words.insert(position, word)
+        elif position < len(words) and words[position] == word:
+            del words[position]
 
     def _repair(self, token: str) -> tuple[str, bool]:
         """A known word for ``token`` and whether it is a guess (a corrected typo).
