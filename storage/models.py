@@ -83,8 +83,22 @@ class Case(SQLModel, table=True):
         Index("ix_cases_unit_status_due", "unit_id", "status", "first_due"),
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_status_final_due", "status", "final_due"),
-        # When a case was finished, for the reports (migration 0002_reports).
-        Index("ix_cases_finished_at", text("coalesce(resolved_at, closed_at)")),
+        # Covering indexes for the reports (migration 0003_report_covering).
+        Index("ix_cases_received_cover", "received_at", "type", "unit_id"),
+        Index(
+            "ix_cases_finished_cover",
+            *(
+                text(column)
+                for column in ("coalesce(resolved_at, closed_at)", "status", "coalesce(final_due, first_due)")
+            ),
+            *(text(column) for column in ("received_at", "type", "unit_id", "resolved_at", "closed_at")),
+            *(text(column) for column in ("final_due", "first_due")),
+        ),
+        Index(
+            "ix_cases_open_cover",
+            *(text(column) for column in ("status", "coalesce(final_due, first_due)", "received_at", "type")),
+            *(text(column) for column in ("unit_id", "final_due", "first_due")),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -151,6 +165,7 @@ class Rating(SQLModel, table=True):
     """A citizen's rating of how their case was handled (SIPAS-style aspects optional)."""
 
     __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_at_cover", "at", "case_id", "score", "solved"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
@@ -158,7 +173,7 @@ class Rating(SQLModel, table=True):
     solved: bool = True
     aspects: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Staff(SQLModel, table=True):
@@ -235,6 +250,7 @@ class FaqFeedback(SQLModel, table=True):
     """What people asked the FAQ and how it went, for the learning loop and reports."""
 
     __tablename__ = "faq_log"
+    __table_args__ = (Index("ix_faq_log_at_cover", "at", "outcome", "entry_id", "forwarded_case_id", "helpful"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

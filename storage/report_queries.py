@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Executable, Result, and_, case, cast, func, or_, select
+from sqlalchemy import Date, Executable, Result, String, and_, case, cast, func, select, type_coerce, union, union_all
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -143,10 +143,28 @@ class ReportQueries:
         minutes = int(offset.total_seconds() // 60)
         return func.date(column, f"{minutes:+d} minutes")
 
+    def _on_time(self, window: Window) -> ColumnElement[bool]:
+        """Finished on a local date not after the due date."""
+        offset = window.tz.utcoffset(window.as_of.replace(tzinfo=None)) or timedelta(0)
+        if self._dialect == "sqlite" and timedelta(0) < offset < timedelta(days=1):
+            # The local day `due` ends at (24h - offset) UTC on the same date: compare the stored
+            # text with that moment's text instead of converting every row's timestamp.
+            end_of_due = datetime.min + (timedelta(days=1) - offset)
+            suffix = end_of_due.strftime(" %H:%M:%S")
+            return type_coerce(finished_at, String) < type_coerce(due_date, String).concat(suffix)
+        return self._local_date(finished_at, window) <= due_date
+
     def _seconds_between(self, start: Any, end: Any) -> ColumnElement[Any]:
         if self._dialect == "postgresql":
             return func.extract("epoch", end - start)
         return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+    def _rare(self, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        """Tell SQLite's planner that ``condition`` holds for few rows, so that it reads the index
+        on it (without range statistics it may scan an index on status or type instead)."""
+        if self._dialect == "sqlite":
+            return func.unlikely(condition)
+        return condition
 
     def _units(self, window: Window) -> list[ColumnElement[bool]]:
         if window.unit_ids is None:
@@ -159,12 +177,13 @@ class ReportQueries:
     def _finished_in(self, window: Window) -> ColumnElement[bool]:
         return and_(finished_at >= window.start, finished_at < window.end, _cases.c.status.in_(FINISHED_STATUSES))
 
-    def _overdue_at(self, window: Window) -> ColumnElement[bool]:
-        still_open = or_(
-            _cases.c.status.in_(OPEN_STATUSES),
-            and_(_cases.c.status.in_(FINISHED_STATUSES), finished_at >= window.as_of),
-        )
-        return and_(_cases.c.received_at < window.as_of, due_date < window.as_of_date, still_open)
+    def _overdue_parts(self, window: Window) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """Overdue at as_of, as two conditions that each follow one covering index: cases still
+        open now, and cases finished only after as_of."""
+        late = and_(due_date < window.as_of_date, _cases.c.received_at < window.as_of)
+        still_open = and_(_cases.c.status.in_(OPEN_STATUSES), late)
+        finished_after = and_(self._rare(finished_at >= window.as_of), _cases.c.status.in_(FINISHED_STATUSES), late)
+        return still_open, finished_after
 
     async def received(self, window: Window) -> list[tuple[str, int, int]]:
         """(type, unit id, cases received in the window)."""
@@ -178,7 +197,7 @@ class ReportQueries:
 
     async def finished(self, window: Window) -> list[FinishedRow]:
         """Cases finished in the window, with how many on time and their total handling time."""
-        on_time = case((self._local_date(finished_at, window) <= due_date, 1), else_=0)
+        on_time = case((self._on_time(window), 1), else_=0)
         rejected = case((_cases.c.status == "rejected", 1), else_=0)
         query = (
             select(
@@ -199,20 +218,33 @@ class ReportQueries:
 
     async def overdue(self, window: Window) -> list[tuple[str, int, int]]:
         """(type, unit id, cases overdue at the window's as-of moment)."""
-        query = (
-            select(_cases.c.type, _cases.c.unit_id, func.count())
-            .where(self._overdue_at(window), *self._units(window))
-            .group_by(_cases.c.type, _cases.c.unit_id)
-        )
-        rows = (await self._execute(query)).all()
-        return [(str(t), int(u), int(n)) for t, u, n in rows]
+        counts: dict[tuple[str, int], int] = {}
+        for part in self._overdue_parts(window):
+            query = (
+                select(_cases.c.type, _cases.c.unit_id, func.count())
+                .where(part, *self._units(window))
+                .group_by(_cases.c.type, _cases.c.unit_id)
+            )
+            for t, u, n in (await self._execute(query)).all():
+                key = (str(t), int(u))
+                counts[key] = counts.get(key, 0) + int(n)
+        return [(t, u, n) for (t, u), n in sorted(counts.items())]
 
     async def overdue_cases(self, window: Window, limit: int) -> list[OverdueCase]:
         """The most overdue cases first (oldest due date), at most ``limit``."""
-        query = (
-            select(_cases.c.code, _cases.c.type, _cases.c.unit_id, due_date, _cases.c.received_at)
-            .where(self._overdue_at(window), *self._units(window))
+        columns = (_cases.c.id, _cases.c.code, _cases.c.type, _cases.c.unit_id, due_date.label("due"))
+        parts = [
+            select(*columns, _cases.c.received_at)
+            .where(part, *self._units(window))
             .order_by(due_date, _cases.c.id)
+            .limit(limit)
+            .subquery()
+            for part in self._overdue_parts(window)
+        ]
+        both = union_all(*(select(part) for part in parts)).subquery()
+        query = (
+            select(both.c.code, both.c.type, both.c.unit_id, both.c.due, both.c.received_at)
+            .order_by(both.c.due, both.c.id)
             .limit(limit)
         )
         rows = (await self._execute(query)).all()
@@ -271,66 +303,97 @@ class ReportQueries:
         return [(str(topic), int(n)) for topic, n in rows]
 
     def _case_list_filter(self, window: Window) -> ColumnElement[bool]:
-        return and_(
-            or_(self._received_in(window), self._finished_in(window), self._overdue_at(window)),
-            *self._units(window),
-        )
+        # A union of index-friendly selections rather than one OR that would scan the table.
+        conditions = (self._received_in(window), self._finished_in(window), *self._overdue_parts(window))
+        ids = union(*(select(_cases.c.id).where(condition, *self._units(window)) for condition in conditions))
+        condition: ColumnElement[bool] = _cases.c.id.in_(ids)
+        return condition
 
     async def case_count(self, window: Window) -> int:
         """How many cases the case list of the window has."""
         query = select(func.count()).select_from(_cases).where(self._case_list_filter(window))
         return int((await self._execute(query)).scalar_one())
 
-    async def case_lines(self, window: Window, batch: int = 2000) -> AsyncIterator[CaseLine]:
-        """Every case received, finished or overdue in the window, oldest first, streamed."""
-        latest = (
-            select(func.max(_ratings.c.id)).where(_ratings.c.case_id == _cases.c.id).correlate(_cases).scalar_subquery()
-        )
-        rating = _ratings.alias("latest_rating")
+    def case_lines_query(self, window: Window) -> Any:
+        """The query behind :meth:`case_lines`.
+
+        On SQLite timestamps and dates are read as their stored text and parsed with
+        ``fromisoformat`` (SQLAlchemy's own SQLite date parsing costs more than the query).
+        """
+        raw = self._dialect == "sqlite"
+
+        def text_of(column: Any) -> Any:
+            return type_coerce(column, String) if raw else column
+
+        def latest(column: Any) -> Any:
+            return (
+                select(column)
+                .where(_ratings.c.case_id == _cases.c.id)
+                .order_by(_ratings.c.id.desc())
+                .limit(1)
+                .correlate(_cases)
+                .scalar_subquery()
+            )
+
         query = (
             select(
+                _cases.c.id,
                 _cases.c.code,
                 _cases.c.type,
                 _cases.c.unit_id,
                 _cases.c.channel,
                 _cases.c.anonymous,
                 _cases.c.status,
-                _cases.c.received_at,
-                _cases.c.accepted_at,
-                _cases.c.first_reply_at,
-                _cases.c.resolved_at,
-                _cases.c.closed_at,
-                _cases.c.first_due,
-                _cases.c.final_due,
+                text_of(_cases.c.received_at),
+                text_of(_cases.c.accepted_at),
+                text_of(_cases.c.first_reply_at),
+                text_of(_cases.c.resolved_at),
+                text_of(_cases.c.closed_at),
+                text_of(_cases.c.first_due),
+                text_of(_cases.c.final_due),
                 _cases.c.extensions,
-                rating.c.score,
-                rating.c.solved,
+                latest(_ratings.c.score),
+                latest(_ratings.c.solved),
             )
-            .select_from(_cases.outerjoin(rating, rating.c.id == latest))
             .where(self._case_list_filter(window))
             .order_by(_cases.c.received_at, _cases.c.id)
-            .execution_options(yield_per=batch)
         )
-        result = await (await self.session.connection()).stream(query)
-        async for row in result:
-            yield CaseLine(
-                code=row[0],
-                type=row[1],
-                unit_id=row[2],
-                channel=row[3],
-                anonymous=bool(row[4]),
-                status=row[5],
-                received_at=row[6],
-                accepted_at=row[7],
-                first_reply_at=row[8],
-                resolved_at=row[9],
-                closed_at=row[10],
-                first_due=row[11],
-                final_due=row[12],
-                extensions=int(row[13]),
-                score=None if row[14] is None else int(row[14]),
-                solved=None if row[15] is None else bool(row[15]),
-            )
+        return query
+
+    async def case_lines(self, window: Window, batch: int = 5000) -> AsyncIterator[CaseLine]:
+        """Every case received, finished or overdue in the window, oldest first.
+
+        The ids come first (one small query), then the rows by primary key, ``batch`` at a
+        time: memory stays bounded and no server-side cursor is needed.
+        """
+        query = self.case_lines_query(window)
+        ordered = query.with_only_columns(_cases.c.id)
+        ids = [int(row[0]) for row in (await self._execute(ordered)).all()]
+        for first in range(0, len(ids), batch):
+            chunk = ids[first : first + batch]
+            rows = {
+                row[0]: row for row in (await self._execute(query.where(_cases.c.id.in_(chunk)).order_by(None))).all()
+            }
+            for case_id in chunk:
+                row = rows[case_id]
+                yield CaseLine(
+                    code=row[1],
+                    type=row[2],
+                    unit_id=row[3],
+                    channel=row[4],
+                    anonymous=bool(row[5]),
+                    status=row[6],
+                    received_at=_as_utc(row[7]),
+                    accepted_at=_maybe_utc(row[8]),
+                    first_reply_at=_maybe_utc(row[9]),
+                    resolved_at=_maybe_utc(row[10]),
+                    closed_at=_maybe_utc(row[11]),
+                    first_due=_as_date(row[12]),
+                    final_due=None if row[13] is None else _as_date(row[13]),
+                    extensions=int(row[14]),
+                    score=None if row[15] is None else int(row[15]),
+                    solved=None if row[16] is None else bool(row[16]),
+                )
 
     async def bare_group_by(self, window: Window) -> list[tuple[str, int, int]]:
         """The plainest aggregation over the same data, as a yardstick for benchmarks."""
@@ -351,5 +414,11 @@ def _as_date(value: Any) -> date:
 
 
 def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
     assert isinstance(value, datetime)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _maybe_utc(value: Any) -> datetime | None:
+    return None if value is None else _as_utc(value)
