@@ -12,10 +12,14 @@ time has come, hands it to the transport of its channel, and records the outcome
   row keeps the error, and when the message was a citizen's notice about a case, the officers
   of the case's unit are told that the citizen did not get it.
 
-Pacing: at most ``outbox.messages_per_second`` messages over all channels together (a token
-bucket; a message cut into several pieces costs one token per piece) and at least
-``outbox.chat_interval_seconds`` between two messages to one chat. Up to ``concurrency``
-messages are in flight at once, never two to the same chat, so order per chat holds.
+Pacing: at most ``outbox.messages_per_second`` messages in any second over all channels
+together, and at least ``outbox.chat_interval_seconds`` between two messages to one chat. Both
+are counted the way the receiving side counts them: a send may start only a second after the
+send ``rate`` places before it *completed* (the receiver saw that one no later than that), so
+jitter on the way can never bunch them into one second there. A token bucket timed on our side
+cannot promise that; the price is one round trip per second of sending. A message cut into
+several pieces counts once per piece. Up to ``concurrency`` messages are in flight at once,
+never two to the same chat, so order per chat holds.
 
 A message is marked sent only after the channel accepted it, so a crash can at worst repeat a
 message, never lose one (docs/reliability.md measures how rarely that happens).
@@ -26,10 +30,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot import crashpoints
@@ -47,9 +53,6 @@ MAX_BACKOFF = 600.0
 MAX_ATTEMPTS = 12
 BATCH = 100
 CONCURRENCY = 8
-# Pacing runs this much slower than the configured rate, so that jitter on the way to the
-# channel never makes it count one message too many in a second.
-PACING_MARGIN = 0.01
 STOP_GRACE = 5.0  # seconds in-flight deliveries get to finish when the worker stops
 
 
@@ -59,38 +62,59 @@ def backoff(attempts: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-class TokenBucket:
-    """``rate`` tokens a second, at most ``capacity`` saved up; a taker may go into debt."""
+@dataclass
+class _Send:
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    done_at: float = 0.0
+
+
+class SendWindow:
+    """At most ``rate`` sends a second, however the receiver slices its seconds.
+
+    ``limit = floor(rate)`` sends (at least one) per ``limit / rate`` seconds: a send waits until
+    the one ``limit`` places before it has completed and that long has passed since.
+    """
 
     def __init__(
         self,
         rate: float,
-        capacity: float = 1.0,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.rate = rate
-        self.capacity = capacity
+        self.limit = max(1, math.floor(rate))
+        self.window = self.limit / rate
         self.monotonic = monotonic
         self.sleep = sleep
-        self.tokens = capacity
-        self.updated = monotonic()
+        self._sends: deque[_Send] = deque(maxlen=self.limit)
         self._lock = asyncio.Lock()
 
-    def _refill(self) -> None:
-        now = self.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+    async def acquire(self, cost: int = 1) -> list[_Send]:
+        """Wait for room for ``cost`` sends; hand the result to :meth:`release` once they are done."""
+        taken: list[_Send] = []
+        try:
+            async with self._lock:
+                for _ in range(max(1, cost)):
+                    oldest = self._sends[0] if len(self._sends) == self.limit else None
+                    # A message of more pieces than the limit cannot wait for its own pieces.
+                    if oldest is not None and not any(oldest is send for send in taken):
+                        await oldest.done.wait()
+                        wait = oldest.done_at + self.window - self.monotonic()
+                        if wait > 0:
+                            await self.sleep(wait)
+                    send = _Send()
+                    self._sends.append(send)
+                    taken.append(send)
+        except BaseException:
+            self.release(taken)  # cancelled while waiting: do not hold up the senders behind
+            raise
+        return taken
 
-    async def take(self, cost: float = 1.0) -> None:
-        """Wait until a whole token is there, then take ``cost`` (a larger cost delays the next taker)."""
-        async with self._lock:
-            self._refill()
-            while self.tokens < 1.0:
-                await self.sleep((1.0 - self.tokens) / self.rate)
-                self._refill()
-            self.tokens -= cost
+    def release(self, sends: list[_Send]) -> None:
+        now = self.monotonic()
+        for send in sends:
+            send.done_at = now
+            send.done.set()
 
 
 @dataclass
@@ -127,7 +151,7 @@ class OutboxWorker:
         pacing = services.config.outbox if services is not None else OutboxConfig()
         rate = messages_per_second if messages_per_second is not None else pacing.messages_per_second
         self.chat_interval = chat_interval if chat_interval is not None else pacing.chat_interval_seconds
-        self.bucket = TokenBucket(rate / (1 + PACING_MARGIN))
+        self.pacer = SendWindow(rate)
         self.concurrency = concurrency
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
@@ -147,7 +171,7 @@ class OutboxWorker:
         try:
             while True:
                 try:
-                    dispatched, wait = await self._dispatch_due()
+                    dispatched, wait = await self.dispatch()
                 except Exception:
                     log.exception("outbox pass failed")
                     dispatched, wait = 0, self.idle_interval
@@ -168,8 +192,11 @@ class OutboxWorker:
             await self._deliver(message.id or 0)
         return len(due)
 
-    async def _dispatch_due(self) -> tuple[int, float]:
-        """Start deliveries for what is due and allowed now; return (started, seconds to wait if none)."""
+    async def dispatch(self) -> tuple[int, float]:
+        """Start deliveries for what is due and allowed now; return (started, seconds to wait if none).
+
+        The deliveries run in the background; :meth:`settle` waits for them.
+        """
         now = self.clock()
         async with self.db.unit_of_work() as uow:
             due = await uow.outbox.due(now, BATCH)
@@ -186,15 +213,8 @@ class OutboxWorker:
             if ready_in > 0:
                 wait = min(wait, ready_in)
                 continue
-            outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
             await self._slots.acquire()
-            try:
-                await self.bucket.take(self._cost(outgoing))
-            except BaseException:
-                self._slots.release()
-                raise
             self._busy.add(key)
-            self._chat_ready[key] = time.monotonic() + self.chat_interval
             task = asyncio.create_task(self._deliver_in_slot(message.id or 0, key), name=f"outbox-{message.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -217,9 +237,16 @@ class OutboxWorker:
         except Exception:
             log.exception("outbox delivery of message %s failed", message_id)
         finally:
+            # Counted from the end of the send: the chat saw the message no later than that.
+            self._chat_ready[key] = time.monotonic() + self.chat_interval
             self._busy.discard(key)
             self._slots.release()
             self._wake.set()
+
+    async def settle(self) -> None:
+        """Wait until the deliveries started so far are recorded."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def _drain(self) -> None:
         """On stop: let in-flight deliveries finish (briefly), so that they are recorded."""
@@ -242,6 +269,7 @@ class OutboxWorker:
             if message is None or message.status != "pending":
                 return
             outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
+        sends = await self.pacer.acquire(self._cost(outgoing))
         crashpoints.reached("outbox.sending", message_id)
         failure: DeliveryError | None = None
         try:
@@ -251,6 +279,8 @@ class OutboxWorker:
         except Exception as exc:  # a bug in a sender: kept pending and retried, like a network error
             log.exception("unexpected error delivering outbox message %s", message_id)
             failure = DeliveryError(f"unexpected: {type(exc).__name__}")
+        finally:
+            self.pacer.release(sends)
         if failure is None:
             accepted = time.monotonic()
             crashpoints.reached("outbox.sent", message_id)
