@@ -347,8 +347,15 @@ def _lifecycle(
     late = rng.random() < 0.12  # this case's officers are slow
 
     def office(on: date, after: datetime) -> datetime:
+        """Office hours on the first working day from ``on``, and after ``after``."""
         moment = calendar.at(calendar.next_working(on), rng.randrange(0, 540))
-        return max(moment, after + timedelta(minutes=rng.randint(20, 90)))
+        if moment > after:
+            return moment
+        soon = after + timedelta(minutes=rng.randint(20, 90))
+        day = calendar.local_date(soon)
+        if calendar.next_working(day) == day and calendar.at(day, 0) <= soon <= calendar.at(day, 540):
+            return soon
+        return calendar.at(calendar.working_days(calendar.local_date(after), 1), rng.randrange(0, 540))
 
     if case_type in ANSWER_LIMIT_DAYS:
         limit = ANSWER_LIMIT_DAYS[case_type]
