@@ -62,7 +62,9 @@ async def running_zalo(
             webhook_port=port,
         )
     section.update(zalo)
-    app = await open_app(make_config(database_url, zalo=section), clock=clock, migrate=False)
+    # Notices to one chat are paced a second apart in production; tests need not wait that long.
+    config = make_config(database_url, zalo=section, outbox={"chat_interval_seconds": 0.05})
+    app = await open_app(config, clock=clock, migrate=False)
     worker: OutboxWorker | None = None
 
     def wake() -> None:
@@ -70,7 +72,7 @@ async def running_zalo(
             worker.wake()
 
     transport = ZaloTransport(app, on_committed=wake, poll_timeout=1, retry_delay=0.02, max_retry_delay=0.1)
-    worker = OutboxWorker(app.db, {"zalo": transport}, clock, idle_interval=0.05)
+    worker = OutboxWorker(app.db, {"zalo": transport}, clock, idle_interval=0.05, services=app.services)
     outbox: asyncio.Task[None] | None = None
     try:
         await transport.start()
