@@ -360,6 +360,17 @@ def test_search_suggestions_are_sorted_and_limited(index: FaqIndex) -> None:
         assert all(m.title == index.get(m.id).title for m in result.suggestions)  # type: ignore[union-attr]
 
 
+def test_words_matched_one_by_one_are_no_confident_answer() -> None:
+    entries = [
+        *ENTRIES,
+        entry("hop-dong", "Chứng thực hợp đồng mua bán xe", "chứng thực giấy mua bán xe máy", "hợp đồng bán xe"),
+    ]
+    index = FaqIndex(entries, LEXICON)
+    assert index.search("chứng thực hợp đồng bán xe").outcome == "answer"
+    # "mua vé xe" (buy a bus ticket) shares "mua" and "xe", but not as a pair.
+    assert index.search("mua vé xe").outcome != "answer"
+
+
 def test_search_limit_is_at_least_one(index: FaqIndex) -> None:
     result = index.search("làm giấy khai sinh", limit=0)
     assert result.outcome == "answer"

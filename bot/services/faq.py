@@ -352,7 +352,11 @@ class _Lexicon:
 # * Chatty on-topic messages can score as low as 48-65 (their other words are
 #   unknown), but one entry then stands out, by 15 to 40 points.
 # * Clear on-topic messages score 70-100.
-# So: "answer" needs a high score and a lead over the runner-up; "unsure" needs
+# * Vietnamese words are mostly two syllables: a message whose words match an
+#   entry only one by one, never as a pair ("mua vé xe" against "mua bán xe"),
+#   may well be about something else.
+# So: "answer" needs a high score, a lead over the runner-up and a shared word
+# pair (unless the message is a single word); "unsure" needs
 # score + MARGIN_BONUS * lead (lead capped at MARGIN_CAP) >= UNSURE_CONFIDENCE,
 # which puts the off-topic messages at 68 at most and the on-topic ones at 70 or
 # more, but for one very long message. Moving UNSURE_CONFIDENCE by 3 either way
@@ -442,6 +446,7 @@ class _Candidate:
     entry_id: str
     score: float  # 0..100, see FaqIndex._score
     evidence: float  # IDF mass of the query words and bigrams the entry has, / the top IDF
+    anchored: bool  # the entry has a bigram of the query, or the query is a single word
 
 
 @dataclass(frozen=True)
@@ -734,7 +739,12 @@ class FaqIndex:
         fit, closest = self._best_question(query, entry_id)
         ratio = fuzz.token_set_ratio(query.text, closest)
         score = 100 * (W_COVER * cover + W_BIGRAM * bigram + W_FIT * fit) + W_RATIO * ratio
-        return _Candidate(entry_id=entry_id, score=score, evidence=(matched + shared) / self._top_idf())
+        return _Candidate(
+            entry_id=entry_id,
+            score=score,
+            evidence=(matched + shared) / self._top_idf(),
+            anchored=shared > 0 or len(query.weights) == 1,
+        )
 
     def _best_question(self, query: _Query, entry_id: str) -> tuple[float, str]:
         """The best fit of the entry's title and questions, and the text that has it."""
@@ -760,7 +770,7 @@ def _decide(ranked: list[_Candidate], suggestions: tuple[FaqMatch, ...]) -> FaqR
     if best.evidence < MIN_EVIDENCE:
         return _NONE
     lead = best.score - (ranked[1].score if len(ranked) > 1 else 0.0)
-    if best.score >= ANSWER_SCORE and lead >= ANSWER_MARGIN:
+    if best.anchored and best.score >= ANSWER_SCORE and lead >= ANSWER_MARGIN:
         return FaqResult(outcome="answer", answer=suggestions[0], suggestions=suggestions)
     if best.score + MARGIN_BONUS * min(lead, MARGIN_CAP) >= UNSURE_CONFIDENCE:
         return FaqResult(outcome="unsure", answer=None, suggestions=suggestions)
