@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Config
 from storage import health as queries
-from storage.db import async_url, create_engine, session_factory
+from storage.db import async_url, create_engine, jobs_url, session_factory
 from storage.migrate import current_revision, head_revision
 
 DEFAULT_MAX_PENDING_AGE = timedelta(minutes=15)
@@ -139,8 +139,19 @@ async def _read_status(engine: AsyncEngine, report: Health) -> None:
         report.outbox = await queries.outbox_backlog(session, report.checked_at - FAILED_WINDOW)
         report.last_updates = await queries.last_updates(session)
         report.units = await queries.unit_count(session, report.profile)
-    async with engine.connect() as connection:
-        report.jobs = await queries.scheduled_jobs(connection)
+    if engine.dialect.name != "sqlite":
+        async with engine.connect() as connection:
+            report.jobs = await queries.scheduled_jobs(connection)
+        return
+    jobs_file = jobs_url(str(engine.url)).database or ""
+    if not _sqlite_file_present(jobs_file):
+        return
+    jobs_engine = create_engine(f"sqlite:///{jobs_file}")
+    try:
+        async with jobs_engine.connect() as connection:
+            report.jobs = await queries.scheduled_jobs(connection)
+    finally:
+        await jobs_engine.dispose()
 
 
 def _one_line(exc: BaseException) -> str:

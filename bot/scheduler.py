@@ -2,9 +2,9 @@
 
 Why this module exists: several features run at fixed local times, and a restart must neither
 lose nor repeat them. APScheduler 3's ``AsyncIOScheduler`` runs in the bot's event loop in the
-deployment's time zone; its jobs live in the project database (table ``apscheduler_jobs``,
-created by APScheduler itself through a synchronous driver: the stdlib sqlite3 for SQLite,
-psycopg for PostgreSQL). Jobs are referenced by name ("module:function") with picklable
+deployment's time zone; its jobs live in the project database on PostgreSQL, and in a sibling
+file on SQLite (see ``storage.db.jobs_url``), in table ``apscheduler_jobs`` created by APScheduler
+itself through a synchronous driver (the stdlib sqlite3, or psycopg). Jobs are referenced by name ("module:function") with picklable
 arguments, and reach the running :class:`~bot.app.App` through :func:`current_app`.
 
 Registering a job is one line in :func:`register_jobs`::
@@ -29,7 +29,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
-from storage.db import sync_url
+from storage.db import jobs_url
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -57,7 +57,7 @@ def current_app() -> App:
 
 def create_scheduler(config: Config) -> AsyncIOScheduler:
     """A scheduler in the deployment's time zone whose jobs are stored in the project database."""
-    url = sync_url(config.database.url).render_as_string(hide_password=False)
+    url = jobs_url(config.database.url).render_as_string(hide_password=False)
     return AsyncIOScheduler(
         timezone=config.deployment.tz,
         jobstores={"default": SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE)},
