@@ -10,8 +10,10 @@ and before it is recorded...). ``tests/test_crash.py`` sets::
 
 and the process ends with ``os._exit(137)`` (no cleanup, no flush, no rollback: what SIGKILL
 does) the n-th time it passes ``reached(label)``. With the variable unset, as in production,
-``reached`` is one comparison. ``TIEPDAN_CRASH_LOG=<path>`` appends one line per crash
-(label, count, detail) so a test knows which message was in flight.
+``reached`` is one comparison. ``TIEPDAN_CRASH_LOG=<path>`` appends one line per crash (label,
+count, detail, and the outbox messages that were on their way to their channel or accepted but
+not yet recorded, which the outbox reports with ``window_opened``/``window_closed``): a kill can
+repeat those and no others, so a test may allow exactly those duplicates.
 
 Points (see docs/reliability.md for what each one proves):
 
@@ -46,8 +48,21 @@ def _parse(value: str | None) -> tuple[str, int] | None:
     return label, int(count)
 
 
-_target = _parse(os.environ.get(ENV))
+_target: tuple[str, int] | None = None
 _passes = 0
+_report_points = False
+_window: set[int] = set()
+
+
+def configure(spec: str | None) -> None:
+    """Arm the point ``spec`` ("<label>:<n>"; None disarms). Read from the environment at import;
+    a process forked from a warm interpreter (the crash tests' fork server) calls it again."""
+    global _target, _passes, _report_points
+    _target = _parse(spec)
+    _passes = 0
+    if _target is not None and _target[0].startswith("report.") and not _report_points:
+        _install_report_points()
+        _report_points = True
 
 
 def armed() -> bool:
@@ -65,8 +80,19 @@ def reached(label: str, detail: object = "") -> None:
     path = os.environ.get(LOG_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as log:
-            log.write(f"{label}\t{_passes}\t{detail}\n")
+            log.write(f"{label}\t{_passes}\t{detail}\t{','.join(map(str, sorted(_window)))}\n")
     os._exit(EXIT_CODE)
+
+
+def window_opened(message_id: int) -> None:
+    """An outbox message is on its way to its channel; its row will not say so until closed."""
+    if _target is not None:
+        _window.add(message_id)
+
+
+def window_closed(message_id: int) -> None:
+    """The outbox message's row now says sent."""
+    _window.discard(message_id)
 
 
 def _install_report_points() -> None:
@@ -93,5 +119,4 @@ def _install_report_points() -> None:
     event.listen(Session, "after_commit", after_commit)
 
 
-if _target is not None and _target[0].startswith("report."):
-    _install_report_points()
+configure(os.environ.get(ENV))

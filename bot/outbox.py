@@ -124,8 +124,9 @@ class DeliveryStats:
     sent: int = 0
     failed: int = 0
     retried: int = 0
-    window_total: float = 0.0  # seconds between "the channel accepted" and "the row says sent"
+    window_total: float = 0.0  # seconds between "the channel answered" and "the row says sent"
     window_max: float = 0.0
+    exposed_total: float = 0.0  # seconds between "the request left" and "the row says sent" (an upper bound)
     busy_total: float = 0.0  # seconds from reading a row to recording its outcome
 
 
@@ -271,6 +272,8 @@ class OutboxWorker:
             outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
         sends = await self.pacer.acquire(self._cost(outgoing))
         crashpoints.reached("outbox.sending", message_id)
+        crashpoints.window_opened(message_id)  # from here a kill may repeat the message
+        leaving = time.monotonic()
         failure: DeliveryError | None = None
         try:
             await self.senders[outgoing.channel].deliver(outgoing)
@@ -290,10 +293,12 @@ class OutboxWorker:
             self.stats.sent += 1
             self.stats.window_total += recorded - accepted
             self.stats.window_max = max(self.stats.window_max, recorded - accepted)
+            self.stats.exposed_total += recorded - leaving
         else:
             async with self.db.unit_of_work() as uow:
                 await self._record_failure(uow, message_id, failure)
             recorded = time.monotonic()
+        crashpoints.window_closed(message_id)
         self.stats.busy_total += recorded - started
         crashpoints.reached("outbox.recorded", message_id)
 
