@@ -314,7 +314,7 @@ class ReportQueries:
         query = select(func.count()).select_from(_cases).where(self._case_list_filter(window))
         return int((await self._execute(query)).scalar_one())
 
-    def case_lines_query(self, window: Window) -> Any:
+    def case_lines_query(self, window: Window, ids: list[int] | None = None) -> Any:
         """The query behind :meth:`case_lines`.
 
         On SQLite timestamps and dates are read as their stored text and parsed with
@@ -355,7 +355,7 @@ class ReportQueries:
                 latest(_ratings.c.score),
                 latest(_ratings.c.solved),
             )
-            .where(self._case_list_filter(window))
+            .where(self._case_list_filter(window) if ids is None else _cases.c.id.in_(ids))
             .order_by(_cases.c.received_at, _cases.c.id)
         )
         return query
@@ -371,9 +371,8 @@ class ReportQueries:
         ids = [int(row[0]) for row in (await self._execute(ordered)).all()]
         for first in range(0, len(ids), batch):
             chunk = ids[first : first + batch]
-            rows = {
-                row[0]: row for row in (await self._execute(query.where(_cases.c.id.in_(chunk)).order_by(None))).all()
-            }
+            page = self.case_lines_query(window, chunk).order_by(None)
+            rows = {row[0]: row for row in (await self._execute(page)).all()}
             for case_id in chunk:
                 row = rows[case_id]
                 yield CaseLine(
