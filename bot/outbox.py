@@ -34,7 +34,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -161,6 +161,15 @@ class OutboxWorker:
         self._chat_ready: dict[tuple[str, str], float] = {}  # monotonic time the next send to a chat may start
         self._paused: dict[str, datetime] = {}  # channel -> service-clock time a rate limit ends
         self._tasks: set[asyncio.Task[None]] = set()
+        # The worker's own transactions queue here rather than in SQLite, whose busy handler
+        # sleeps for tens of milliseconds when a writer finds the lock taken: that sleep would
+        # sit between "Telegram accepted" and "recorded", the window in which a kill repeats.
+        self._db_turn = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[UnitOfWork]:
+        async with self._db_turn, self.db.unit_of_work() as uow:
+            yield uow
 
     def wake(self) -> None:
         """Look at the outbox now (called after a commit that queued messages)."""
@@ -187,10 +196,10 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Deliver what is due now, one after the other, without pacing (console, tools); return the count."""
         now = self.clock()
-        async with self.db.unit_of_work() as uow:
+        async with self._transaction() as uow:
             due = [m for m in await uow.outbox.due(now, BATCH) if m.channel in self.senders]
         for message in due:
-            await self._deliver(message.id or 0)
+            await self._deliver(message)
         return len(due)
 
     async def dispatch(self) -> tuple[int, float]:
@@ -199,7 +208,7 @@ class OutboxWorker:
         The deliveries run in the background; :meth:`settle` waits for them.
         """
         now = self.clock()
-        async with self.db.unit_of_work() as uow:
+        async with self._transaction() as uow:
             due = await uow.outbox.due(now, BATCH)
         wait = self.idle_interval
         started = 0
@@ -216,7 +225,7 @@ class OutboxWorker:
                 continue
             await self._slots.acquire()
             self._busy.add(key)
-            task = asyncio.create_task(self._deliver_in_slot(message.id or 0, key), name=f"outbox-{message.id}")
+            task = asyncio.create_task(self._deliver_in_slot(message, key), name=f"outbox-{message.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1
@@ -232,11 +241,11 @@ class OutboxWorker:
             now = time.monotonic()
             self._chat_ready = {key: at for key, at in self._chat_ready.items() if at > now}
 
-    async def _deliver_in_slot(self, message_id: int, key: tuple[str, str]) -> None:
+    async def _deliver_in_slot(self, message: OutboxMessage, key: tuple[str, str]) -> None:
         try:
-            await self._deliver(message_id)
+            await self._deliver(message)
         except Exception:
-            log.exception("outbox delivery of message %s failed", message_id)
+            log.exception("outbox delivery of message %s failed", message.id)
         finally:
             # Counted from the end of the send: the chat saw the message no later than that.
             self._chat_ready[key] = time.monotonic() + self.chat_interval
@@ -262,14 +271,15 @@ class OutboxWorker:
 
     # ---------------------------------------------------------------- one message
 
-    async def _deliver(self, message_id: int) -> None:
-        # Short transactions around the send: the write lock is never held while the network is slow.
+    async def _deliver(self, message: OutboxMessage) -> None:
+        """Send one pending row (as read by this worker, the only one) and record the outcome.
+
+        No transaction is open during the send, so a slow channel never holds SQLite's write lock;
+        the success is recorded by one UPDATE that only a pending row matches.
+        """
         started = time.monotonic()
-        async with self.db.unit_of_work() as uow:
-            message = await uow.outbox.get(message_id)
-            if message is None or message.status != "pending":
-                return
-            outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
+        message_id = message.id or 0
+        outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
         sends = await self.pacer.acquire(self._cost(outgoing))
         crashpoints.reached("outbox.sending", message_id)
         crashpoints.window_opened(message_id)  # from here a kill may repeat the message
@@ -287,7 +297,7 @@ class OutboxWorker:
         if failure is None:
             accepted = time.monotonic()
             crashpoints.reached("outbox.sent", message_id)
-            async with self.db.unit_of_work() as uow:
+            async with self._transaction() as uow:
                 await uow.outbox.mark_sent(message_id, self.clock())
             recorded = time.monotonic()
             self.stats.sent += 1
@@ -295,7 +305,7 @@ class OutboxWorker:
             self.stats.window_max = max(self.stats.window_max, recorded - accepted)
             self.stats.exposed_total += recorded - leaving
         else:
-            async with self.db.unit_of_work() as uow:
+            async with self._transaction() as uow:
                 await self._record_failure(uow, message_id, failure)
             recorded = time.monotonic()
         crashpoints.window_closed(message_id)
