@@ -158,17 +158,19 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._busy: set[tuple[str, str]] = set()  # chats with a message in flight
+        self._in_flight: set[int] = set()  # ids of those messages
         self._chat_ready: dict[tuple[str, str], float] = {}  # monotonic time the next send to a chat may start
         self._paused: dict[str, datetime] = {}  # channel -> service-clock time a rate limit ends
         self._tasks: set[asyncio.Task[None]] = set()
-        # The worker's own transactions queue here rather than in SQLite, whose busy handler
-        # sleeps for tens of milliseconds when a writer finds the lock taken: that sleep would
-        # sit between "Telegram accepted" and "recorded", the window in which a kill repeats.
-        self._db_turn = asyncio.Lock()
+        # On SQLite the worker's own transactions queue here rather than in SQLite, whose busy
+        # handler sleeps for tens of milliseconds when a writer finds the lock taken: that sleep
+        # would sit between "Telegram accepted" and "recorded", the window in which a kill
+        # repeats. PostgreSQL locks rows, so there they run side by side.
+        self._db_turn: asyncio.Lock | None = asyncio.Lock() if db.dialect == "sqlite" else None
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[UnitOfWork]:
-        async with self._db_turn, self.db.unit_of_work() as uow:
+        async with self._db_turn or contextlib.nullcontext(), self.db.unit_of_work() as uow:
             yield uow
 
     def wake(self) -> None:
@@ -207,6 +209,9 @@ class OutboxWorker:
 
         The deliveries run in the background; :meth:`settle` waits for them.
         """
+        # A row in flight when the query runs may be recorded while this pass waits for a slot;
+        # the row read here would still say pending: it must not be sent again.
+        in_flight = set(self._in_flight)
         now = self.clock()
         async with self._transaction() as uow:
             due = await uow.outbox.due(now, BATCH)
@@ -214,17 +219,18 @@ class OutboxWorker:
         started = 0
         for message in due:
             key = (message.channel, message.chat_id)
-            if message.channel not in self.senders or key in self._busy:
-                continue
-            paused_until = self._paused.get(message.channel)
-            if paused_until is not None and paused_until > self.clock():
-                continue
-            ready_in = self._chat_ready.get(key, 0.0) - time.monotonic()
-            if ready_in > 0:
-                wait = min(wait, ready_in)
+            if message.channel not in self.senders or message.id in in_flight:
                 continue
             await self._slots.acquire()
+            ready_in = self._chat_ready.get(key, 0.0) - time.monotonic()
+            paused_until = self._paused.get(message.channel)
+            if key in self._busy or ready_in > 0 or (paused_until is not None and paused_until > self.clock()):
+                self._slots.release()
+                if ready_in > 0:
+                    wait = min(wait, ready_in)
+                continue
             self._busy.add(key)
+            self._in_flight.add(message.id or 0)
             task = asyncio.create_task(self._deliver_in_slot(message, key), name=f"outbox-{message.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -249,6 +255,7 @@ class OutboxWorker:
         finally:
             # Counted from the end of the send: the chat saw the message no later than that.
             self._chat_ready[key] = time.monotonic() + self.chat_interval
+            self._in_flight.discard(message.id or 0)
             self._busy.discard(key)
             self._slots.release()
             self._wake.set()

@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import App, open_app
-from bot.dialog.types import Reply
+from bot.dialog.types import Outgoing, Reply
 from bot.outbox import BASE_BACKOFF, OutboxWorker, SendWindow
 from bot.services import notify
 from bot.transports.telegram import TelegramTransport
@@ -206,3 +206,37 @@ async def test_send_window_counts_from_completions_and_charges_long_messages() -
     assert len(await window.acquire(cost=5)) == 5  # more pieces than the limit: it waits for others only
     assert SendWindow(0.5).limit == 1 and SendWindow(0.5).window == 2.0
     assert (SendWindow(30).limit, SendWindow(30).window) == (30, 1.0)
+
+
+class GatedSender:
+    """A channel whose sends finish when the test says so."""
+
+    channel = "console"
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+        self.sent: list[str] = []
+
+    def gate(self, text: str) -> asyncio.Event:
+        return self.gates.setdefault(text, asyncio.Event())
+
+    async def deliver(self, message: Outgoing) -> None:
+        await self.gate(message.text).wait()
+        self.sent.append(message.text)
+
+
+async def test_a_row_recorded_while_a_pass_waits_is_not_sent_again(app: App, clock: FakeClock) -> None:
+    sender = GatedSender()
+    worker = OutboxWorker(app.db, {"console": sender}, clock, concurrency=1, chat_interval=0.0)
+    async with app.db.unit_of_work() as uow:
+        for chat, text in (("Z", "z0"), ("Z", "z1"), ("X", "x")):
+            await notify.enqueue(uow, "console", chat, Reply(text), now=clock())
+    first = asyncio.create_task(worker.dispatch())  # z0 starts, x waits for the only slot
+    sender.gate("z0").set()
+    assert (await first)[0] == 2  # z0 done, x started
+    second = asyncio.create_task(worker.dispatch())  # reads z1 and x (x still pending, in flight)
+    sender.gate("x").set()  # x is recorded while the pass waits for the slot for z1
+    sender.gate("z1").set()
+    await second
+    await worker.settle()
+    assert sorted(sender.sent) == ["x", "z0", "z1"]
