@@ -161,10 +161,16 @@ async def database_url(backend: str, tmp_path: Path, template_sqlite: Path) -> A
 
 
 def make_config(database_url: str, **sections: dict[str, object]) -> Config:
+    """The test configuration; ``sections`` override keys of a section.
+
+    The flood limit is off unless a test turns it on (``dialog={"rate_limit_messages": 12}``):
+    the test clock stands still, so anyone sending a dozen messages would hit it.
+    """
     data: dict[str, object] = {
         "database": {"url": database_url},
         "deployment": {"data_dir": str(ROOT / "data")},
         "admins": {"telegram_ids": [900001]},
+        "dialog": {"rate_limit_messages": 0},
     }
     for name, values in sections.items():
         merged = dict(data.get(name, {}))  # type: ignore[call-overload]

@@ -6,6 +6,12 @@ option, runs the current step of the current flow (or starts a flow for a
 command), stores the new state with every effect of the step, and commits.
 Only then does the transport send the replies, so a person is never told
 something that the database does not hold.
+
+Before any of that, a person who sends faster than the flood limit allows
+(``[dialog] rate_limit_messages`` in ``rate_limit_seconds``) is answered
+once per window that they send too fast, and their other messages are
+dropped without being processed or recorded. Officers, the bootstrap admins
+and the local console are not limited.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.dialog import choices
+from bot.dialog.flood import FloodLimiter, Verdict
 from bot.dialog.flow import FlowRegistry, Turn
 from bot.dialog.types import Inbound, Next, Outgoing, Reply
 from bot.services.container import Services
@@ -29,6 +36,8 @@ log = logging.getLogger(__name__)
 CANCEL_COMMANDS = ("huy", "cancel")
 HOME_FLOW = "home"  # free text outside any flow, and the main menu
 MAX_CHAINED_FLOWS = 6
+# The terminal chat of whoever runs the bot: trusted, and scripts pipe whole conversations into it.
+UNLIMITED_CHANNELS = frozenset({"console"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class Result:
     messages: list[Outgoing]
     duplicate: bool = False
     notice: str | None = None  # a short text for the transport's button acknowledgement
+    limited: bool = False  # refused by the flood limit: nothing was processed or stored
 
 
 class DialogEngine:
@@ -43,9 +53,16 @@ class DialogEngine:
         self.db = db
         self.services = services
         self.registry = registry
+        dialog = services.config.dialog
+        self.flood = (
+            FloodLimiter(dialog.rate_limit_messages, dialog.rate_limit_seconds) if dialog.rate_limit_messages else None
+        )
 
     async def handle(self, inbound: Inbound) -> Result:
         """Process one inbound event; retried when two transactions collide."""
+        refused = await self._flood_check(inbound)
+        if refused is not None:
+            return refused
         for attempt in range(4):
             try:
                 async with self.db.unit_of_work() as uow:
@@ -55,6 +72,35 @@ class DialogEngine:
                     raise
                 log.info("transaction conflict on %s, retrying", inbound.channel)
         raise AssertionError("unreachable")
+
+    async def _flood_check(self, inbound: Inbound) -> Result | None:
+        """None to process the event; else what to answer a person over the flood limit."""
+        if self.flood is None or inbound.channel in UNLIMITED_CHANNELS:
+            return None
+        key = (inbound.channel, inbound.user_id)
+        now = self.services.clock().timestamp()
+        verdict = self.flood.take(key, now)
+        if verdict is Verdict.PASS:
+            return None
+        if self.services.is_super_admin(inbound):
+            self.flood.exempt(key, now)
+            return None
+        async with self.db.unit_of_work() as uow:
+            staff = await uow.staff.find(inbound.channel, inbound.user_id)
+            citizen = await uow.citizens.find(inbound.channel, inbound.user_id) if staff is None else None
+        if staff is not None:
+            self.flood.exempt(key, now)
+            return None
+        log.info("flood limit on %s: update %s %s", inbound.channel, inbound.update_id, verdict.value)
+        if verdict is Verdict.DROP:
+            return Result([], limited=True)
+        text = self.services.catalog.text(
+            citizen.language if citizen else self.services.catalog.default, "dialog.rate_limited"
+        )
+        if inbound.kind == "choice":
+            # A pressed button is acknowledged with the text, and its message keeps its buttons.
+            return Result([], notice=text, limited=True)
+        return Result([Outgoing(inbound.channel, inbound.chat_id, text)], limited=True)
 
     async def _handle(self, uow: UnitOfWork, inbound: Inbound) -> Result:
         if not await uow.updates.claim(inbound.channel, inbound.update_id):
