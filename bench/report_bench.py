@@ -142,16 +142,16 @@ async def _measure(url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
         # Warm-up, as a running bot is: matplotlib's fonts, python-docx's template, first queries.
         day = periods.Period("range", "warm-up", today - timedelta(days=1), today - timedelta(days=1))
-        async with app.db.unit_of_work() as uow:
+        async with app.db.read_only() as uow:
             await service.build(uow, app.services, day, Path(directory) / "warm", case_list=True, report=True)
         # The digest message alone (figures, text, chart), without the case list.
         started = time.perf_counter()
-        async with app.db.unit_of_work() as uow:
+        async with app.db.read_only() as uow:
             await service.build(uow, app.services, week, Path(directory) / "text", case_list=False, report=False)
         result["weekly_message"] = time.perf_counter() - started
         for name, period, case_list, report in (("half_year", half, False, True), ("weekly", week, True, False)):
             started = time.perf_counter()
-            async with app.db.unit_of_work() as uow:
+            async with app.db.read_only() as uow:
                 bundle = await service.build(
                     uow, app.services, period, Path(directory) / name, case_list=case_list, report=report
                 )
@@ -159,7 +159,7 @@ async def _measure(url: str) -> dict[str, Any]:
             result[f"{name}_cases"] = bundle.figures.total().received
             result[f"{name}_rows"] = bundle.case_count
             started = time.perf_counter()
-            async with app.db.unit_of_work() as uow:
+            async with app.db.read_only() as uow:
                 await ReportQueries(uow.session).bare_group_by(period.window(tz, now))
             result[f"{name}_bare"] = time.perf_counter() - started
     await app.close()

@@ -4,7 +4,9 @@ URLs are accepted in their plain form (``sqlite:///var/x.db``,
 ``postgresql://user@host/db``) and given their async driver here. SQLite runs
 in WAL mode with foreign keys on, and every transaction takes the write lock
 at its start (``BEGIN IMMEDIATE``) so that two writers queue instead of
-failing halfway. Engines hide statement parameters in their errors, so that a
+failing halfway; a connection with the execution option ``READ_ONLY`` (see
+:func:`read_only_engine`) begins with a plain deferred ``BEGIN`` instead and
+never takes the write lock. Engines hide statement parameters in their errors, so that a
 logged database error never carries personal data.
 """
 
@@ -74,8 +76,15 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "tiepdan_read_only"
+"""Execution option: the transaction only reads (SQLite: deferred ``BEGIN``, no write lock)."""
+
+
 def _on_sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -93,5 +102,19 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(parsed, **kwargs)
 
 
+def read_only_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for transactions that only read.
+
+    SQLite: a deferred ``BEGIN``, so that a long read (a report) does not hold the write lock
+    and the bot keeps writing meanwhile (WAL readers see the snapshot of their first read).
+    PostgreSQL: a ``READ ONLY`` transaction (asyncpg's ``postgresql_readonly``; the setting is
+    reset when the connection goes back to the pool).
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(**{READ_ONLY: True, "postgresql_readonly": True})
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine`` that keep their objects usable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import migrate
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, read_only_engine, session_factory
 from storage.repositories import (
     AuditRepo,
     CaseRepo,
@@ -27,6 +27,8 @@ from storage.repositories import (
 
 
 class UnitOfWork:
+    """The repositories of one session, sharing its transaction."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.units = UnitRepo(session)
@@ -55,6 +57,7 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_engine(url)
         self._sessions = session_factory(self.engine)
+        self._read_sessions = session_factory(read_only_engine(self.engine))
 
     @property
     def dialect(self) -> str:
@@ -71,6 +74,15 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that only reads: it never holds SQLite's write lock (deferred
+        ``BEGIN``), and on PostgreSQL its transaction is ``READ ONLY`` (a write raises).
+        Never committed: closing the session ends the transaction, and the objects read stay
+        loaded (a rollback would expire them)."""
+        async with self._read_sessions() as session:
+            yield UnitOfWork(session)
 
     async def upgrade(self) -> None:
         await migrate.upgrade(self.engine)

@@ -271,7 +271,7 @@ async def run_scheduled(db: Database, services: Services, kind: ScheduledKind) -
     config = services.config
     due = occurrence(kind, now, config)
     since = await installed_at(db, now)
-    async with db.unit_of_work() as uow:
+    async with db.read_only() as uow:
         run = await uow.reports.find(kind, due.period.key)
         chats = await recipients(uow, config)
     if run is not None and run.status == "sent":
@@ -286,7 +286,9 @@ async def run_scheduled(db: Database, services: Services, kind: ScheduledKind) -
         return "nobody"
     long_report = kind != "weekly"
     out_dir = run_directory(config, due.period, now, kind)
-    async with db.unit_of_work() as uow:
+    # Built in a read-only unit of work: on SQLite it does not hold the write lock, so the bot
+    # keeps answering while the report is computed.
+    async with db.read_only() as uow:
         bundle = await build(
             uow, services, due.period, out_dir, case_list=not long_report, report=long_report, named=True
         )
