@@ -123,7 +123,7 @@ def prepare(backend: str, cases: int) -> float | None:
 
 async def _measure(url: str) -> dict[str, Any]:
     import matplotlib  # noqa: F401  (imported before timing, as in the running bot)
-    import openpyxl  # noqa: F401
+    import xlsxwriter  # noqa: F401
     from docx import Document  # noqa: F401
 
     from bot import config as config_module

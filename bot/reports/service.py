@@ -105,7 +105,7 @@ async def build(
     annex.xlsx. With ``named`` the files carry the period in their names (for chat delivery);
     otherwise they are chart.png, cases.xlsx, report.docx and annex.xlsx.
     """
-    # Imported here: matplotlib, python-docx and openpyxl take seconds to import, and most
+    # Imported here: matplotlib, python-docx and XlsxWriter take seconds to import, and most
     # commands of the bot never build a report.
     from bot.reports import chart, document, workbook
 
