@@ -3,21 +3,27 @@
 Why this module exists: Nội vụ and the clerks rework the figures in Excel. The annex holds the
 tables of the report (by type, by unit, satisfaction, overdue cases, FAQ); the case list has one
 row per case with its timestamps, deadlines, on-time verdict and rating, streamed row by row
-with XlsxWriter's ``constant_memory`` mode (each row goes to a temporary file as soon as the
-next one starts) so that memory stays flat whatever the number of cases. XlsxWriter writes a
-weekly list of 40,000 cases several times faster than openpyxl's write-only mode did; the cells,
-number formats (dates ``yyyy-mm-dd``, timestamps ``yyyy-mm-dd h:mm:ss``), bold headers, column
-widths and frozen panes are the same. No description and no contact is ever written: a
+to a temporary file so that memory stays flat whatever the number of cases. XlsxWriter (in
+``constant_memory`` mode) writes the workbook: styles, the table sheets, the case sheet's header
+row, column widths and frozen panes. The case rows themselves, tens of thousands of rows of 18
+cells, are written as sheet XML by :class:`_CaseRows` and spliced into the case sheet when the
+workbook is closed: per cell that is one f-string instead of XlsxWriter's per-cell checks and
+escaping, about ten times faster (openpyxl's write-only mode, used before, was slower still).
+The cells and their number formats (dates ``yyyy-mm-dd``, timestamps ``yyyy-mm-dd h:mm:ss``) are
+what XlsxWriter itself would write. No description and no contact is ever written: a
 denouncer's identity cannot leak from here, only the anonymous flag.
 """
 
 from __future__ import annotations
 
+import re
+import tempfile
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
@@ -232,6 +238,114 @@ def write_annex(t: Translator, figures: Figures, title: str, path: Path) -> Path
     return path
 
 
+_EXCEL_EPOCH = datetime(1899, 12, 31)
+_EXCEL_LEAP_BUG = datetime(1900, 2, 28)  # Excel counts a 29 February 1900: serials after it are one more
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _serial(moment: datetime) -> str:
+    """An Excel date serial as XlsxWriter computes and prints it (1900 date system)."""
+    delta = moment - _EXCEL_EPOCH
+    serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+    if moment > _EXCEL_LEAP_BUG:
+        serial += 1
+    return f"{serial:.16G}"
+
+
+def _inline(text: str) -> str:
+    """The ``<is>`` element of an inline string cell, escaped as XlsxWriter escapes it."""
+    if _NEEDS_ESCAPE.search(text) is None:
+        return f"<is><t>{text}</t></is>"
+    data = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
+    data = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", data)
+    data = data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    data = data.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f"<is><t{space}>{data}</t></is>"
+
+
+class _CaseRows:
+    """The case sheet's rows as SpreadsheetML, written to a temporary file one row at a time.
+
+    :meth:`splice` puts them into the case sheet of the workbook XlsxWriter wrote (the first
+    sheet, ``xl/worksheets/sheet1.xml``, whose only row is the header).
+    """
+
+    def __init__(self, columns: int, date_style: int, datetime_style: int) -> None:
+        self.letters = [_column(index) for index in range(columns)]
+        self.last = self.letters[-1]
+        self.date_style = date_style
+        self.datetime_style = datetime_style
+        self.file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by splice)
+        self.rows = 1  # the header
+        self._strings: dict[str, str] = {}
+        self._cells: list[str] = []
+
+    def text(self, column: int, value: str, *, repeated: bool = False) -> None:
+        """A string cell; ``repeated`` values (labels, names) are escaped once and cached."""
+        if repeated:
+            body = self._strings.get(value)
+            if body is None:
+                body = self._strings[value] = _inline(value)
+        else:
+            body = _inline(value)
+        self._cells.append(f'<c r="{self.letters[column]}{self.rows + 1}" t="inlineStr">{body}</c>')
+
+    def number(self, column: int, value: float) -> None:
+        self._cells.append(f'<c r="{self.letters[column]}{self.rows + 1}"><v>{value:.16G}</v></c>')
+
+    def moment(self, column: int, value: datetime) -> None:
+        self._cells.append(
+            f'<c r="{self.letters[column]}{self.rows + 1}" s="{self.datetime_style}"><v>{_serial(value)}</v></c>'
+        )
+
+    def day(self, column: int, value: date) -> None:
+        serial = _serial(datetime(value.year, value.month, value.day))
+        self._cells.append(f'<c r="{self.letters[column]}{self.rows + 1}" s="{self.date_style}"><v>{serial}</v></c>')
+
+    def end_row(self) -> None:
+        self.rows += 1
+        self.file.write(f'<row r="{self.rows}">{"".join(self._cells)}</row>')
+        self._cells.clear()
+
+    def splice(self, path: Path) -> None:
+        """Rewrite the archive at ``path`` with these rows in its first sheet, then close."""
+        sheet = "xl/worksheets/sheet1.xml"
+        source = path.with_name(path.name + ".partial")
+        path.replace(source)
+        try:
+            with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as result:
+                for info in original.infolist():
+                    if info.filename != sheet:
+                        result.writestr(info, original.read(info))
+                        continue
+                    xml = original.read(info).decode("utf-8")
+                    head, tail = xml.split("</sheetData>", 1)
+                    head = re.sub(
+                        r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{self.last}{self.rows}"/>', head, count=1
+                    )
+                    with result.open(sheet, "w") as target:
+                        target.write(head.encode("utf-8"))
+                        self.file.seek(0)
+                        while chunk := self.file.read(1 << 20):
+                            target.write(chunk.encode("utf-8"))
+                        target.write(("</sheetData>" + tail).encode("utf-8"))
+        finally:
+            self.file.close()
+            source.unlink(missing_ok=True)
+
+
 async def write_cases(
     t: Translator,
     figures: Figures,
@@ -276,12 +390,12 @@ async def write_cases(
     statuses: dict[str, str] = {}
     yes, no = _label(t, "reports.col.yes"), _label(t, "reports.col.no")
     verdicts = {key: _label(t, f"reports.verdict.{key}") for key in ("on_time", "late", "open", "overdue")}
-    write_string, write_number, write_datetime = sheet.write_string, sheet.write_number, sheet.write_datetime
-    stamp, day = formats.datetime, formats.date
+    # The style numbers XlsxWriter gives the two formats (it writes them to styles.xml).
+    rows = _CaseRows(len(columns), formats.date._get_xf_index(), formats.datetime._get_xf_index())
 
-    def moment(row: int, column: int, value: datetime | None) -> None:
+    def moment(column: int, value: datetime | None) -> None:
         if value is not None:
-            write_datetime(row, column, value.astimezone(tz).replace(tzinfo=None), stamp)
+            rows.moment(column, value.astimezone(tz).replace(tzinfo=None))
 
     count = 0
     async for line in lines:
@@ -296,32 +410,33 @@ async def write_cases(
             days = round((finished_at - line.received_at).total_seconds() / 86400.0 + 1e-9, 1)
         else:
             verdict = verdicts["overdue" if due < as_of_date else "open"]
-        row = count + 1
-        write_string(row, 0, line.code)
-        write_string(row, 1, types.get(line.type, line.type))
-        write_string(row, 2, figures.unit_name(line.unit_id))
-        write_string(row, 3, line.channel)
-        write_string(row, 4, yes if line.anonymous else no)
-        write_string(row, 5, status)
-        moment(row, 6, line.received_at)
-        moment(row, 7, line.accepted_at)
-        moment(row, 8, line.first_reply_at)
-        moment(row, 9, line.resolved_at)
-        moment(row, 10, line.closed_at)
-        write_datetime(row, 11, line.first_due, day)
+        rows.text(0, line.code)
+        rows.text(1, types.get(line.type, line.type), repeated=True)
+        rows.text(2, figures.unit_name(line.unit_id), repeated=True)
+        rows.text(3, line.channel, repeated=True)
+        rows.text(4, yes if line.anonymous else no, repeated=True)
+        rows.text(5, status, repeated=True)
+        moment(6, line.received_at)
+        moment(7, line.accepted_at)
+        moment(8, line.first_reply_at)
+        moment(9, line.resolved_at)
+        moment(10, line.closed_at)
+        rows.day(11, line.first_due)
         if line.final_due is not None:
-            write_datetime(row, 12, line.final_due, day)
-        write_number(row, 13, line.extensions)
-        write_string(row, 14, verdict)
+            rows.day(12, line.final_due)
+        rows.number(13, line.extensions)
+        rows.text(14, verdict, repeated=True)
         if days is not None:
-            write_number(row, 15, days)
+            rows.number(15, days)
         if line.score is not None:
-            write_number(row, 16, line.score)
+            rows.number(16, line.score)
         if line.solved is not None:
-            write_string(row, 17, yes if line.solved else no)
+            rows.text(17, yes if line.solved else no, repeated=True)
+        rows.end_row()
         count += 1
         if count % 1000 == 0:
             progress(1000)
     progress(count % 1000)
     workbook.close()
+    rows.splice(path)
     return count
