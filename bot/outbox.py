@@ -34,9 +34,10 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from bot import crashpoints
 from bot.config import OutboxConfig
@@ -47,6 +48,7 @@ from storage.models import OutboxMessage
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BASE_BACKOFF = 2.0
 MAX_BACKOFF = 600.0
@@ -197,9 +199,7 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Deliver what is due now, one after the other, without pacing (console, tools); return the count."""
-        now = self.clock()
-        async with self._transaction() as uow:
-            due = [m for m in await uow.outbox.due(now, BATCH) if m.channel in self.senders]
+        due = [m for m in await self._due() if m.channel in self.senders]
         for message in due:
             await self._deliver(message)
         return len(due)
@@ -212,9 +212,7 @@ class OutboxWorker:
         # A row in flight when the query runs may be recorded while this pass waits for a slot;
         # the row read here would still say pending: it must not be sent again.
         in_flight = set(self._in_flight)
-        now = self.clock()
-        async with self._transaction() as uow:
-            due = await uow.outbox.due(now, BATCH)
+        due = await self._due()
         wait = self.idle_interval
         started = 0
         for message in due:
@@ -304,20 +302,33 @@ class OutboxWorker:
         if failure is None:
             accepted = time.monotonic()
             crashpoints.reached("outbox.sent", message_id)
-            async with self._transaction() as uow:
-                await uow.outbox.mark_sent(message_id, self.clock())
+            await _uncancelled(self._mark_sent(message_id))
             recorded = time.monotonic()
             self.stats.sent += 1
             self.stats.window_total += recorded - accepted
             self.stats.window_max = max(self.stats.window_max, recorded - accepted)
             self.stats.exposed_total += recorded - leaving
         else:
-            async with self._transaction() as uow:
-                await self._record_failure(uow, message_id, failure)
+            await _uncancelled(self._record(message_id, failure))
             recorded = time.monotonic()
         crashpoints.window_closed(message_id)
         self.stats.busy_total += recorded - started
         crashpoints.reached("outbox.recorded", message_id)
+
+    async def _due(self) -> list[OutboxMessage]:
+        async def read() -> list[OutboxMessage]:
+            async with self._transaction() as uow:
+                return list(await uow.outbox.due(self.clock(), BATCH))
+
+        return await _uncancelled(read())
+
+    async def _mark_sent(self, message_id: int) -> None:
+        async with self._transaction() as uow:
+            await uow.outbox.mark_sent(message_id, self.clock())
+
+    async def _record(self, message_id: int, failure: DeliveryError) -> None:
+        async with self._transaction() as uow:
+            await self._record_failure(uow, message_id, failure)
 
     async def _record_failure(self, uow: UnitOfWork, message_id: int, failure: DeliveryError) -> None:
         message = await uow.outbox.get(message_id)
@@ -353,6 +364,15 @@ class OutboxWorker:
         from bot.services.casework import tell_unit
 
         await tell_unit(uow, self.services, case, "outbox.undelivered", reason=_reason(self.services, failure))
+
+
+async def _uncancelled(operation: Coroutine[Any, Any, T]) -> T:
+    """Run a transaction to its end even if the caller is cancelled meanwhile (a stop).
+
+    Cancelled halfway, an aiosqlite connection can go back to the pool inside a transaction
+    that holds SQLite's write lock; the caller still sees the cancellation.
+    """
+    return await asyncio.shield(asyncio.ensure_future(operation))
 
 
 def _reason(services: Services, failure: DeliveryError) -> str:
