@@ -4,8 +4,9 @@ Messages are rows written in the same transaction as their cause (a notice to a 
 case for officers, a digest). The worker takes the oldest pending message of each chat whose
 time has come, hands it to the transport of its channel, and records the outcome:
 
-* sent: one UPDATE right after the channel accepted it, so that the window in which a crash
-  repeats a message (accepted by Telegram, not yet recorded here) is one statement long;
+* sent: one UPDATE right after the channel accepted it (messages accepted meanwhile join it),
+  so that the window in which a crash repeats a message (accepted by Telegram, not yet
+  recorded here) is one short transaction long;
 * retried later: a rate limit's ``retry_after`` is honoured for the message and pauses its
   channel; server and network errors back off exponentially with jitter;
 * failed for good (the person blocked the bot, the chat is gone, or too many attempts): the
@@ -161,6 +162,8 @@ class OutboxWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._busy: set[tuple[str, str]] = set()  # chats with a message in flight
         self._in_flight: set[int] = set()  # ids of those messages
+        self._to_mark: dict[int, asyncio.Future[None]] = {}  # delivered, waiting to be recorded
+        self._marker: asyncio.Task[None] | None = None
         self._chat_ready: dict[tuple[str, str], float] = {}  # monotonic time the next send to a chat may start
         self._paused: dict[str, datetime] = {}  # channel -> service-clock time a rate limit ends
         self._tasks: set[asyncio.Task[None]] = set()
@@ -323,8 +326,29 @@ class OutboxWorker:
         return await _uncancelled(read())
 
     async def _mark_sent(self, message_id: int) -> None:
-        async with self._transaction() as uow:
-            await uow.outbox.mark_sent(message_id, self.clock())
+        """Record a delivery; deliveries that complete while a recording runs go in the next one.
+
+        Group commit: under load one transaction records several messages, so none waits long
+        behind the others' transactions, and that wait is inside the duplicate window.
+        """
+        done = asyncio.get_running_loop().create_future()
+        self._to_mark[message_id] = done
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._record_sent(), name="outbox-record")
+        await done
+
+    async def _record_sent(self) -> None:
+        while self._to_mark:
+            batch, self._to_mark = self._to_mark, {}
+            try:
+                async with self._transaction() as uow:
+                    await uow.outbox.mark_sent(list(batch), self.clock())
+            except Exception as exc:
+                for done in batch.values():
+                    done.set_exception(exc)
+                continue
+            for done in batch.values():
+                done.set_result(None)
 
     async def _record(self, message_id: int, failure: DeliveryError) -> None:
         async with self._transaction() as uow:

@@ -311,14 +311,14 @@ class OutboxRepo(_Repo):
         self.session.add(message)
         await self.session.flush()
 
-    async def mark_sent(self, message_id: int, at: datetime) -> bool:
-        """Record a delivery in one statement (no read first); False if the row was not pending."""
+    async def mark_sent(self, message_ids: Sequence[int], at: datetime) -> int:
+        """Record deliveries in one statement (no read first); how many rows were still pending."""
         result = await self.session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+            .where(col(OutboxMessage.id).in_(message_ids), col(OutboxMessage.status) == "pending")
             .values(status="sent", sent_at=at, attempts=OutboxMessage.attempts + 1)
         )
-        return bool(result.rowcount)
+        return int(result.rowcount)
 
     async def count(self, status: str) -> int:
         result = await self.session.exec(
