@@ -18,9 +18,10 @@ is left and stops cleanly. Then:
 * every update the fake queued was acknowledged and is in ``processed_updates`` (none lost);
 * every submission is at most one case, and every case a citizen was told about ("Đã tiếp
   nhận" with its code) exists exactly once, with that citizen's text; no confirmation twice;
-* every outbox row is sent, and reached its chat; a row reached it twice only if the bot was
-  killed between Telegram's answer and the row's update (``outbox.sent``) with that very row in
-  flight: the one window where at-least-once is the physical limit (docs/reliability.md);
+* every outbox row is sent, and reached its chat; a chat got it more often than it was queued
+  only by as many kills as caught that very row on its way (from its request leaving to the
+  commit that records it; the crash log names them): the one window where at-least-once is the
+  physical limit (docs/reliability.md);
 * the digest has one ``report_runs`` row and reached each recipient once (same exception).
 
 The normal suite kills the bot ``KILLS`` times per database, forking it from a warm interpreter
