@@ -35,6 +35,19 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
+def small_number(text: str, limit: int = 2**31 - 1) -> int | None:
+    """The whole number ``text`` is written as (decimal digits of any script), if at most ``limit``.
+
+    ``str.isdigit`` also accepts "²" and "①", which ``int`` refuses; ids beyond ``limit`` (the
+    databases' integer columns) cannot exist.
+    """
+    text = text.strip()
+    if not text or not text.isdecimal() or len(text) > len(str(limit)):
+        return None
+    number = int(text)
+    return number if number <= limit else None
+
+
 def fold(text: str) -> str:
     """The comparison key: no accents, lower case, punctuation as spaces, single spaces."""
     text = strip_accents(clean(text)).lower()

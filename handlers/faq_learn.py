@@ -14,7 +14,7 @@ from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import faq_learning
 from bot.services.access import can
-from bot.text import clean
+from bot.text import clean, small_number
 from handlers.officer import actor_of, refuse
 from storage.models import Case
 
@@ -25,7 +25,8 @@ _CODE = re.compile(r"[A-Za-z0-9]{1,8}-\d{4}-\d{5}")
 
 
 async def _answered_question(turn: Turn, reference: str) -> tuple[Case | None, str | None]:
-    case = await turn.uow.cases.get(int(reference)) if reference.isdigit() else await turn.uow.cases.by_code(reference)
+    number = small_number(reference)
+    case = await turn.uow.cases.get(number) if number is not None else await turn.uow.cases.by_code(reference)
     if case is None or case.type != "hoi_dap":
         return None, None
     answer = await faq_learning.latest_reply(turn.uow, case)

@@ -14,7 +14,7 @@ from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import cases, casework
 from bot.services.access import Action, Actor, can, can_extend, inbox_scope, sees_identity
-from bot.text import clean
+from bot.text import clean, small_number
 from storage.models import Case
 
 inbox = Flow("inbox", entry="page", commands=("hopthu", "inbox"), staff_only=True)
@@ -50,7 +50,7 @@ async def page(turn: Turn) -> Next:
     actor = actor_of(turn)
     if not actor.is_staff:
         return await refuse(turn, "inbox", None)
-    number = int(turn.arg) if turn.arg and turn.arg.isdigit() else 1
+    number = max(1, small_number(turn.arg or "") or 1)
     units, types = inbox_scope(actor)
     rows, total = await turn.uow.cases.open_for_units(units, types, (number - 1) * PAGE_SIZE, PAGE_SIZE)
     if total == 0:
@@ -83,8 +83,9 @@ def _inbox_line(turn: Turn, case: Case, today: object) -> str:
 
 
 async def _load(turn: Turn, reference: str) -> Case | None:
-    if reference.isdigit():
-        return await turn.uow.cases.get(int(reference))
+    number = small_number(reference)
+    if number is not None:
+        return await turn.uow.cases.get(number)
     return await turn.uow.cases.by_code(reference.strip())
 
 

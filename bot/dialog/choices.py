@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.dialog.types import Button, Outgoing, Reply
-from bot.text import fold
+from bot.text import fold, small_number
 from storage.models import ChoiceToken
 from storage.uow import UnitOfWork
 
@@ -105,7 +105,7 @@ def pick(text: str, options: Sequence[Sequence[str]]) -> str | None:
         words = words[1:]
     if len(words) == 1:
         word = words[0]
-        number = int(word) if word.isdigit() and len(word) <= 3 else _NUMBER_WORDS.get(word)
+        number = small_number(word, 999) if word.isdecimal() else _NUMBER_WORDS.get(word)
         if number is not None and 1 <= number <= len(options):
             return options[number - 1][1]
     labels = [fold(label) for label, _ in options]
