@@ -119,8 +119,8 @@ async def collect(turn: Turn) -> Next:
         return await finish(turn)
     if inbound.kind == "photo" and inbound.attachment:
         turn.data["photos"].append({"kind": "photo", "file": inbound.attachment})
-        if inbound.text:
-            turn.data["parts"].append(clean(inbound.text))
+        if turn.text:  # the caption, without invisible characters
+            turn.data["parts"].append(turn.text[:2000])
     elif inbound.kind == "text" and turn.text:
         turn.data["parts"].append(clean(turn.text)[:2000])
     else:

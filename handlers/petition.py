@@ -208,8 +208,8 @@ async def describe(turn: Turn) -> Next:
         if len(draft.attachments) >= MAX_PHOTOS:
             return goto("describe", turn.say("petition.too_many_photos", limit=MAX_PHOTOS))
         draft.attachments.append({"kind": "photo", "file": inbound.attachment})
-        if inbound.text:
-            parts.append(clean(inbound.text))
+        if turn.text:  # the caption, without invisible characters
+            parts.append(turn.text[: cases.DESCRIPTION_MAX])
     elif inbound.kind == "location" and inbound.location:
         draft.latitude, draft.longitude = inbound.location
     elif inbound.kind == "text" and turn.text:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.dialog.catalog import Translator
 from bot.dialog.types import Inbound, Next, Option, Reply
+from bot.text import clean
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -38,8 +39,8 @@ class Turn:
 
     @property
     def text(self) -> str:
-        """What the person typed (empty for photos, buttons, ...)."""
-        return (self.inbound.text or "").strip()
+        """What the person typed, without invisible and control characters (empty for photos, buttons, ...)."""
+        return clean(self.inbound.text or "")
 
     def say(self, key: str, *options: Option, columns: int = 1, **values: object) -> Reply:
         return Reply(self.t(key, **values), tuple(options), columns)
