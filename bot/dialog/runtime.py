@@ -17,7 +17,10 @@ and the local console are not limited.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +41,10 @@ HOME_FLOW = "home"  # free text outside any flow, and the main menu
 MAX_CHAINED_FLOWS = 6
 # The terminal chat of whoever runs the bot: trusted, and scripts pipe whole conversations into it.
 UNLIMITED_CHANNELS = frozenset({"console"})
+MAX_TEXT = 10_000  # more than any channel delivers (Telegram: 4,096); a description part keeps 4,000
+MAX_ID = 64  # the width of the chat, user and update id columns
+MAX_NAME = 200  # the width of display_name
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ class DialogEngine:
 
     async def handle(self, inbound: Inbound) -> Result:
         """Process one inbound event; retried when two transactions collide."""
+        checked = sanitized(inbound)
+        if checked is None:
+            log.warning("refused a %s update whose ids cannot be stored", inbound.channel)
+            return Result([])
+        inbound = checked
         refused = await self._flood_check(inbound)
         if refused is not None:
             return refused
@@ -254,6 +266,38 @@ class DialogEngine:
             if pairs:
                 options = pairs
         return messages, options
+
+
+def sanitized(inbound: Inbound) -> Inbound | None:
+    """The event as the database can store it, or None when its ids cannot be anyone's.
+
+    Channels deliver what people type, and a hostile webhook body anything: NUL characters
+    (PostgreSQL refuses them in text) are removed, lone surrogates (no encoding holds them)
+    become U+FFFD, texts are cut at :data:`MAX_TEXT` and names at :data:`MAX_NAME`, and a
+    location that is not on Earth is treated as an unsupported message.
+    """
+    ids = [_storable(value) for value in (inbound.update_id, inbound.chat_id, inbound.user_id)]
+    if not all(ids) or any(len(value) > MAX_ID for value in ids):
+        return None
+    changes: dict[str, object] = {}
+    if ids != [inbound.update_id, inbound.chat_id, inbound.user_id]:
+        changes.update(update_id=ids[0], chat_id=ids[1], user_id=ids[2])
+    for name in ("text", "command", "args", "token", "attachment", "phone", "display_name", "other"):
+        value = getattr(inbound, name)
+        if value is None:
+            continue
+        fixed = _storable(value)[: MAX_NAME if name == "display_name" else MAX_TEXT]
+        if fixed != value:
+            changes[name] = fixed
+    if inbound.location is not None:
+        lat, lon = inbound.location
+        if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
+            changes.update(kind="other", other="location", location=None)
+    return dataclasses.replace(inbound, **changes) if changes else inbound  # type: ignore[arg-type]
+
+
+def _storable(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 def _reset(conversation: Conversation) -> None:
