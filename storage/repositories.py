@@ -396,13 +396,14 @@ class AuditRepo(_Repo):
         allowed: bool,
         detail: dict[str, Any] | None = None,
     ) -> None:
+        # A refused attempt is recorded with what was typed, as far as the columns hold it.
         self.session.add(
             AuditEntry(
                 channel=channel,
-                actor=actor,
+                actor=actor[:64],
                 staff_id=staff_id,
-                action=action,
-                target=target,
+                action=action[:40],
+                target=target[:64] if target is not None else None,
                 allowed=allowed,
                 detail=detail or {},
             )
