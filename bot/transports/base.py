@@ -44,6 +44,82 @@ def numbered(message: Outgoing) -> str:
     return text + "\n" + "\n".join(lines)
 
 
+_HTML_ATOM = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*>|&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
+_SEPARATORS = ("\n\n", "\n", ". ", " ")
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def split_html(text: str, limit: int) -> list[str]:
+    """Cut Telegram HTML into messages of at most ``limit`` visible UTF-16 units each.
+
+    Telegram measures a text after parsing its markup, in UTF-16 units (an emoji counts two).
+    Cuts are preferred at blank lines, lines, sentences, then spaces, as in :func:`split_text`,
+    but never fall inside a tag or an entity (``&amp;``); a tag still open at a cut is closed
+    at the end of its piece and opened again at the start of the next one.
+    """
+    # Atoms: (raw text, what it shows, tag name or "", True for a closing tag).
+    atoms: list[tuple[str, str, str, bool]] = []
+    position = 0
+    for match in _HTML_ATOM.finditer(text):
+        atoms.extend((char, char, "", False) for char in text[position : match.start()])
+        raw = match.group(0)
+        if raw.startswith("<"):
+            atoms.append((raw, "", match.group(2).lower(), bool(match.group(1))))
+        else:
+            atoms.append((raw, html.unescape(raw), "", False))
+        position = match.end()
+    atoms.extend((char, char, "", False) for char in text[position:])
+
+    pieces: list[str] = []
+    opened: list[tuple[str, str]] = []  # (tag name, raw opening tag) open where the piece starts
+    start = 0
+    while start < len(atoms):
+        end, units = start, 0
+        while end < len(atoms) and units + _units(atoms[end][1]) <= limit:
+            units += _units(atoms[end][1])
+            end += 1
+        cut = end if end == len(atoms) else _best_cut(atoms, start, end)
+        body = atoms[start:cut]
+        while body and not body[-1][2] and body[-1][1].isspace():
+            body.pop()
+        if "".join(atom[1] for atom in body).strip():
+            still_open = list(opened)
+            for _, _, name, closing in body:
+                if name and closing and still_open and still_open[-1][0] == name:
+                    still_open.pop()
+                elif name and not closing:
+                    still_open.append((name, ""))
+            raw = "".join(tag for _, tag in opened) + "".join(atom[0] for atom in body)
+            pieces.append(raw + "".join(f"</{name}>" for name, _ in reversed(still_open)))
+        for raw_atom, _, name, closing in atoms[start:cut]:
+            if name and closing and opened and opened[-1][0] == name:
+                opened.pop()
+            elif name and not closing:
+                opened.append((name, raw_atom))
+        start = cut
+        while start < len(atoms) and not atoms[start][2] and atoms[start][1].isspace():
+            start += 1
+    return pieces
+
+
+def _best_cut(atoms: list[tuple[str, str, str, bool]], start: int, end: int) -> int:
+    """Where to end a piece made of ``atoms[start:end]``: after the last good separator."""
+    shown = ""
+    boundary: list[int] = []  # boundary[k]: the atom index just after shown character k
+    for index in range(start, end):
+        shown += atoms[index][1]
+        boundary.extend([index + 1] * len(atoms[index][1]))
+    for separator in _SEPARATORS:
+        found = shown.rfind(separator)
+        if found > len(shown) // 3:
+            return boundary[found + len(separator) - 1]
+    return max(end, start + 1)
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Cut a long text into pieces under ``limit``: at blank lines, lines, sentences, then anywhere."""
     pieces: list[str] = []

@@ -49,7 +49,7 @@ from bot import crashpoints
 from bot.app import App
 from bot.config import ConfigError, TelegramConfig
 from bot.dialog.types import Inbound, Outgoing
-from bot.transports.base import DeliveryError, split_text
+from bot.transports.base import DeliveryError, split_html
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,11 @@ def _content(message: Message) -> dict[str, Any]:
         if getattr(message, kind, None):
             return {"kind": "other", "other": kind}
     return {"kind": "other", "other": "unknown"}
+
+
+def text_pieces(text: str) -> list[str]:
+    """The messages a long HTML text is sent as: valid markup each, within Telegram's length."""
+    return split_html(text, MessageLimit.MAX_TEXT_LENGTH)
 
 
 def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
@@ -350,7 +355,7 @@ class TelegramTransport:
         if message.photo:
             await bot.send_photo(chat_id, message.photo, caption=message.text[:1000], reply_markup=markup)
             return
-        pieces = split_text(message.text, MessageLimit.MAX_TEXT_LENGTH)
+        pieces = text_pieces(message.text)
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             await bot.send_message(chat_id, piece, reply_markup=markup if last else None)
@@ -359,7 +364,7 @@ class TelegramTransport:
         """How many Bot API calls ``send`` makes for the message (the outbox paces by it)."""
         if message.file or message.photo:
             return 1
-        return len(split_text(message.text, MessageLimit.MAX_TEXT_LENGTH))
+        return len(text_pieces(message.text))
 
     async def deliver(self, message: Outgoing) -> None:
         """Outbox delivery: Telegram's errors as retryable or permanent."""
