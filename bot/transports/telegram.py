@@ -313,7 +313,7 @@ class TelegramTransport:
             return web.Response(status=400, text="not JSON")
         try:
             update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
-        except (TypeError, ValueError, KeyError):
+        except (TypeError, ValueError, KeyError, AttributeError):  # a field of the wrong type: PTB fails either way
             update = None
         if update is None:
             log.warning("telegram webhook body is not an update; ignored")
