@@ -14,6 +14,7 @@ from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import faq_learning
 from bot.services.access import can
+from bot.services.cases import ECHO_MAX, excerpt
 from bot.text import clean, small_number
 from handlers.officer import actor_of, refuse
 from storage.models import Case
@@ -100,7 +101,7 @@ async def title(turn: Turn) -> Next:
 async def _link(turn: Turn, case: Case, entry_id: str) -> Next:
     entry = await faq_learning.add_question(turn.uow, turn.services, entry_id, case.description)
     if entry is None:
-        return done(turn.say("faq_learn.unknown_entry", id=entry_id))
+        return done(turn.say("faq_learn.unknown_entry", id=excerpt(entry_id, ECHO_MAX)))
     await turn.uow.audit.record(
         channel=turn.inbound.channel,
         actor=turn.inbound.user_id,

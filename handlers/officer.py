@@ -101,7 +101,7 @@ async def open_case(turn: Turn) -> Next:
         # Same answer for "no such case" and "not yours": nothing leaks.
         if not actor.is_staff:
             return await refuse(turn, f"case:{action}", reference)
-        return done(turn.say("officer.case_not_found", code=reference.upper()))
+        return done(turn.say("officer.case_not_found", code=cases.excerpt(reference.upper(), cases.ECHO_MAX)))
     allowed = can_extend(actor, case) if action == "extend" else can(actor, action, case)  # type: ignore[arg-type]
     if action == "accept_complex":
         allowed = can(actor, "accept", case)
@@ -122,7 +122,7 @@ async def open_case(turn: Turn) -> Next:
     if action in TEXT_ACTIONS:
         turn.data.update(case=case.id, action=action)
         return goto("text", turn.say(f"officer.ask.{action}", code=case.code))
-    return done(turn.say("officer.case_not_found", code=reference.upper()))
+    return done(turn.say("officer.case_not_found", code=cases.excerpt(reference.upper(), cases.ECHO_MAX)))
 
 
 async def card(turn: Turn, case: Case, actor: Actor) -> Reply:

@@ -158,7 +158,7 @@ async def choose_unit(turn: Turn) -> Next:
         options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.name) for c in route.candidates]
         options.append(turn.option("petition.show_all_units", ALL_UNITS))
         key = "petition.which_unit" if len(route.candidates) > 1 else "petition.did_you_mean_unit"
-        return goto("unit", Reply(turn.t(key, typed=turn.text), tuple(options)))
+        return goto("unit", Reply(turn.t(key, typed=cases.excerpt(turn.text, cases.ECHO_MAX)), tuple(options)))
     return goto("unit", _unit_question(turn, "petition.unit_unknown"))
 
 

@@ -14,6 +14,7 @@ from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done
 from bot.dialog.types import Next
 from bot.services.access import INVITABLE, ROLE_WORDS, UNIT_ROLES, Actor
+from bot.services.cases import ECHO_MAX, excerpt
 from bot.text import fold
 from handlers.officer import actor_of, refuse
 from storage.models import Invite, Staff, Unit
@@ -59,7 +60,7 @@ async def invite(turn: Turn) -> Next:
     if role in UNIT_ROLES:
         unit = await _find_unit(turn, " ".join(words[:-1]))
         if unit is None:
-            return done(turn.say("staff.invite_unknown_unit", unit=" ".join(words[:-1])))
+            return done(turn.say("staff.invite_unknown_unit", unit=excerpt(" ".join(words[:-1]), ECHO_MAX)))
     code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     await turn.uow.invites.add(
         Invite(
@@ -175,7 +176,7 @@ async def revoke(turn: Turn) -> Next:
     else:
         staff = await turn.uow.staff.find(turn.inbound.channel, target)
         if staff is None:
-            return done(turn.say("staff.revoke_unknown", target=target))
+            return done(turn.say("staff.revoke_unknown", target=excerpt(target, ECHO_MAX)))
         staff.active = False
         staff.left_at = turn.now
         await turn.uow.staff.save(staff)

@@ -29,6 +29,7 @@ HANDLER_ROLES = ("officer", "unit_lead")
 ADMIN_ROLES = ("district_admin",)
 INSPECTOR_ROLES = ("inspector",)
 DESCRIPTION_MAX = 4000
+ECHO_MAX = 80  # what a person typed, quoted back in an answer ("no unit named «…»")
 
 
 @dataclass
