@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.dialog import choices
 from bot.dialog.flood import FloodLimiter, Verdict
-from bot.dialog.flow import FlowRegistry, Turn
+from bot.dialog.flow import Flow, FlowRegistry, Turn
 from bot.dialog.types import Inbound, Next, Outgoing, Reply
 from bot.services.container import Services
 from storage.models import Conversation
@@ -134,12 +134,17 @@ class DialogEngine:
             _reset(conversation)
             turn.data = {}
 
+        place, shown = (conversation.flow, conversation.step), conversation.options
         next_, flow_name, notice = await self._dispatch(turn, conversation)
         replies, flow_name, step_name = await self._follow(turn, next_, flow_name)
         conversation.flow = flow_name if step_name else None
         conversation.step = step_name if flow_name else None
         conversation.data = turn.data if conversation.flow else {}
-        messages, conversation.options = await self._render(uow, inbound, preface + replies, conversation)
+        messages, options = await self._render(uow, inbound, preface + replies, conversation)
+        # Still at the same step and shown no new options (a refusal, a stale button): the options
+        # shown before still stand, so typing their numbers keeps working.
+        stayed = conversation.flow is not None and (conversation.flow, conversation.step) == place
+        conversation.options = options or (shown if stayed else [])
         conversation.updated_at = now
         await uow.conversations.save(conversation)
         return Result(messages, notice=notice)
@@ -156,8 +161,17 @@ class DialogEngine:
                 key = "dialog.cancelled" if was_busy else "dialog.nothing_to_cancel"
                 return Next([Reply(t(key))], flow=HOME_FLOW, arg="menu"), None, None
             flow = self.registry.commands.get(inbound.command)
+            if flow is None and conversation.flow:
+                # A mistyped command (on Zalo, any text starting with "/") does not throw away
+                # what the person is in the middle of.
+                replies = [Reply(t("dialog.unknown_command")), Reply(t("busy.reminder"))]
+                return Next(replies, step=conversation.step), conversation.flow, None
             if flow is None:
                 return Next([Reply(t("dialog.unknown_command"))], flow=HOME_FLOW, arg="menu"), None, None
+            if conversation.flow and not self._may_open(turn, flow):
+                refusal = await self._refuse(turn, flow)
+                replies = [*refusal.replies, Reply(t("busy.reminder"))]
+                return Next(replies, step=conversation.step), conversation.flow, None
             turn.data = {}
             return Next(flow=flow.name, arg=inbound.args.strip() or None), None, None
 
@@ -231,19 +245,26 @@ class DialogEngine:
             turn.entered = True
             turn.choice = None
             flow_name = flow.name
-            if flow.staff_only and turn.staff is None and not self.services.is_super_admin(turn.inbound):
-                await turn.uow.audit.record(
-                    channel=turn.inbound.channel,
-                    actor=turn.inbound.user_id,
-                    staff_id=None,
-                    action=f"open:{flow.name}",
-                    target=None,
-                    allowed=False,
-                )
-                next_ = Next([Reply(turn.t("staff.not_allowed"))])
+            if not self._may_open(turn, flow):
+                next_ = await self._refuse(turn, flow)
                 continue
             next_ = await flow.steps[flow.entry](turn)
         raise RuntimeError("flows handed over to each other too many times")
+
+    def _may_open(self, turn: Turn, flow: Flow) -> bool:
+        return not flow.staff_only or turn.staff is not None or self.services.is_super_admin(turn.inbound)
+
+    async def _refuse(self, turn: Turn, flow: Flow) -> Next:
+        """An officer's flow opened by someone else: a plain refusal, audited."""
+        await turn.uow.audit.record(
+            channel=turn.inbound.channel,
+            actor=turn.inbound.user_id,
+            staff_id=None,
+            action=f"open:{flow.name}",
+            target=None,
+            allowed=False,
+        )
+        return Next([Reply(turn.t("staff.not_allowed"))])
 
     async def _render(
         self, uow: UnitOfWork, inbound: Inbound, replies: list[Reply], conversation: Conversation
