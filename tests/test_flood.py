@@ -9,6 +9,7 @@ still unless a test moves it, so "at once" below means at one instant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,7 @@ from bot.outbox import OutboxWorker
 from bot.transports.base import plain_text
 from bot.transports.telegram import TelegramTransport
 from storage.models import Case, ProcessedUpdate
+from storage.uow import UnitOfWork
 from tests.conftest import make_config
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import Chat, FakeClock
@@ -112,9 +114,20 @@ async def test_a_flood_is_answered_once_and_the_rest_is_dropped_unprocessed(limi
     chat = Chat(limited, user_id="61001", channel="telegram")
     neighbour = Chat(limited, user_id="61002", channel="zalo")
     await _describing(chat)
+    opened = 0
+    unit_of_work = limited.db.unit_of_work
+
+    def counting() -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        nonlocal opened
+        opened += 1
+        return unit_of_work()
+
+    limited.db.unit_of_work = counting  # type: ignore[method-assign]
     answers = []
     for n in range(30):
         answers.append([plain_text(m.text) for m in await chat.say(f"Tin số {n}: nước ngập ấp Chợ")])
+    limited.db.unit_of_work = unit_of_work  # type: ignore[method-assign]
+    assert opened == 7 + 1, "7 processed, 1 look-up for the warning; the dropped ones cost nothing"
     # 12 messages at once: 5 to get here, 7 descriptions; then one polite answer, then silence.
     assert all("Đã ghi nhận" in a[0] for a in answers[:7]), answers[:7]
     assert answers[7] == [SLOW_DOWN]

@@ -97,15 +97,18 @@ class DialogEngine:
         if self.services.is_super_admin(inbound):
             self.flood.exempt(key, now)
             return None
+        if verdict is Verdict.DROP:
+            # The warning earlier in this window looked the person up: not an officer. A flood
+            # costs no database work.
+            log.info("flood limit on %s: update %s dropped", inbound.channel, inbound.update_id)
+            return Result([], limited=True)
         async with self.db.unit_of_work() as uow:
             staff = await uow.staff.find(inbound.channel, inbound.user_id)
             citizen = await uow.citizens.find(inbound.channel, inbound.user_id) if staff is None else None
         if staff is not None:
             self.flood.exempt(key, now)
             return None
-        log.info("flood limit on %s: update %s %s", inbound.channel, inbound.update_id, verdict.value)
-        if verdict is Verdict.DROP:
-            return Result([], limited=True)
+        log.info("flood limit on %s: update %s answered with a warning", inbound.channel, inbound.update_id)
         text = self.services.catalog.text(
             citizen.language if citizen else self.services.catalog.default, "dialog.rate_limited"
         )
