@@ -59,7 +59,9 @@ async def onboard(app: App) -> dict[str, Chat]:
     return chats
 
 
-async def file_petition(app: App, citizen: Chat, commune: str, kind: str = "Phản ánh", text: str = "Đường đất sạt lở") -> str:
+async def file_petition(
+    app: App, citizen: Chat, commune: str, kind: str = "Phản ánh", text: str = "Đường đất sạt lở"
+) -> str:
     await citizen.say("/start")
     if "Tôi đồng ý" in " ".join(citizen.labels):
         await citizen.press("Tôi đồng ý")
@@ -165,7 +167,17 @@ async def test_case_reaches_its_unit_and_is_worked_to_resolution(app: App, clock
         [rating] = (await uow.session.exec(select(Rating))).all()
         assert rating.score == 2 and rating.comment == "Bao cát đã trôi, đường lại sạt"
         kinds = [e.kind for e in await uow.cases.events(case.id or 0, public_only=False)]
-    assert kinds == ["received", "accepted", "info_requested", "info_added", "replied", "note", "resolved", "rated", "reopened"]
+    assert kinds == [
+        "received",
+        "accepted",
+        "info_requested",
+        "info_added",
+        "replied",
+        "note",
+        "resolved",
+        "rated",
+        "reopened",
+    ]
     assert any("mở lại" in plain_text(n.text) for n in await notices(app, officer))
 
 
@@ -281,8 +293,24 @@ async def test_case_actions_by_role(app: App) -> None:
     people = await onboard(app)
     code = await file_petition(app, Chat(app, user_id="5005"), "Kim Hòa")
     expected = {
-        "officer_kh": {"✅ Thụ lý", "💬 Trả lời", "📝 Yêu cầu bổ sung", "🔀 Chuyển", "🏁 Giải quyết xong", "⛔ Không thụ lý", "🔒 Ghi chú"},
-        "lead_kh": {"✅ Thụ lý", "💬 Trả lời", "📝 Yêu cầu bổ sung", "🔀 Chuyển", "🏁 Giải quyết xong", "⛔ Không thụ lý", "🔒 Ghi chú"},
+        "officer_kh": {
+            "✅ Thụ lý",
+            "💬 Trả lời",
+            "📝 Yêu cầu bổ sung",
+            "🔀 Chuyển",
+            "🏁 Giải quyết xong",
+            "⛔ Không thụ lý",
+            "🔒 Ghi chú",
+        },
+        "lead_kh": {
+            "✅ Thụ lý",
+            "💬 Trả lời",
+            "📝 Yêu cầu bổ sung",
+            "🔀 Chuyển",
+            "🏁 Giải quyết xong",
+            "⛔ Không thụ lý",
+            "🔒 Ghi chú",
+        },
         "noivu": {"🔀 Chuyển", "🔒 Ghi chú"},
         "admin": {"🔀 Chuyển", "🔒 Ghi chú"},
     }

@@ -58,7 +58,6 @@ Behaviour worth knowing (all as the real Bot API does it):
   ``per_chat_limit`` / ``global_limit`` answer 429 when the bot sends too fast.
 """
 
-
 from __future__ import annotations
 
 import argparse
