@@ -87,14 +87,7 @@ async def title(turn: Turn) -> Next:
         answer=answer,
         unit_name=unit.name if unit else "",
     )
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=turn.staff.id if turn.staff else None,
-        action="faq_new",
-        target=entry.id,
-        allowed=True,
-    )
+    await turn.audit("faq_new", entry.id)
     return done(turn.say("faq_learn.created", id=entry.id, title=entry.title))
 
 
@@ -102,12 +95,5 @@ async def _link(turn: Turn, case: Case, entry_id: str) -> Next:
     entry = await faq_learning.add_question(turn.uow, turn.services, entry_id, case.description)
     if entry is None:
         return done(turn.say("faq_learn.unknown_entry", id=excerpt(entry_id, ECHO_MAX)))
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=turn.staff.id if turn.staff else None,
-        action="faq_link",
-        target=entry.id,
-        allowed=True,
-    )
+    await turn.audit("faq_link", entry.id)
     return done(turn.say("faq_learn.linked", id=entry.id, title=entry.title))

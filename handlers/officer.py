@@ -31,14 +31,7 @@ def actor_of(turn: Turn) -> Actor:
 
 async def refuse(turn: Turn, action: str, target: str | None) -> Next:
     """A plain refusal, and an audit entry saying who tried what."""
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=turn.staff.id if turn.staff else None,
-        action=action,
-        target=target,
-        allowed=False,
-    )
+    await turn.audit(action, target, allowed=False)
     return done(turn.say("staff.not_allowed"))
 
 

@@ -36,15 +36,7 @@ async def _scope(turn: Turn) -> tuple[int, str] | str | None:
 
 
 async def _audit(turn: Turn, *, allowed: bool, target: str | None, unit: str | None = None) -> None:
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=turn.staff.id if turn.staff else None,
-        action=ACTION,
-        target=target,
-        allowed=allowed,
-        detail={} if unit is None else {"unit": unit},
-    )
+    await turn.audit(ACTION, target, allowed=allowed, detail={} if unit is None else {"unit": unit})
 
 
 @flow.step("start")

@@ -72,15 +72,7 @@ async def invite(turn: Turn) -> Next:
             expires_at=turn.now + INVITE_TTL,
         )
     )
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=turn.staff.id if turn.staff else None,
-        action="invite",
-        target=code,
-        allowed=True,
-        detail={"role": role, "unit": unit.code if unit else None},
-    )
+    await turn.audit("invite", code, detail={"role": role, "unit": unit.code if unit else None})
     return done(
         turn.say(
             "staff.invite_created",
@@ -99,14 +91,7 @@ async def join(turn: Turn) -> Next:
         record is not None and record.used_at is None and record.revoked_at is None and record.expires_at >= turn.now
     )
     if record is None or not usable:
-        await turn.uow.audit.record(
-            channel=turn.inbound.channel,
-            actor=turn.inbound.user_id,
-            staff_id=None,
-            action="join",
-            target=code or None,
-            allowed=False,
-        )
+        await turn.audit("join", code or None, allowed=False)
         return done(turn.say("staff.invite_invalid"))
     staff = await turn.uow.staff.any_record(turn.inbound.channel, turn.inbound.user_id) or Staff(
         channel=turn.inbound.channel,
@@ -125,14 +110,7 @@ async def join(turn: Turn) -> Next:
     record.used_by = staff.id
     record.used_at = turn.now
     await turn.uow.invites.save(record)
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=staff.id,
-        action="join",
-        target=code,
-        allowed=True,
-    )
+    await turn.audit("join", code, staff_id=staff.id)
     unit = await turn.uow.units.get(record.unit_id) if record.unit_id else None
     return done(
         turn.say(
@@ -150,14 +128,7 @@ async def leave(turn: Turn) -> Next:
     staff.active = False
     staff.left_at = turn.now
     await turn.uow.staff.save(staff)
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=staff.id,
-        action="leave",
-        target=None,
-        allowed=True,
-    )
+    await turn.audit("leave", None, staff_id=staff.id)
     return done(turn.say("staff.left"))
 
 
@@ -181,14 +152,7 @@ async def revoke(turn: Turn) -> Next:
         staff.left_at = turn.now
         await turn.uow.staff.save(staff)
         outcome = turn.say("staff.staff_removed", name=staff.display_name or target)
-    await turn.uow.audit.record(
-        channel=turn.inbound.channel,
-        actor=turn.inbound.user_id,
-        staff_id=turn.staff.id if turn.staff else None,
-        action="revoke",
-        target=target,
-        allowed=True,
-    )
+    await turn.audit("revoke", target)
     return done(outcome)
 
 

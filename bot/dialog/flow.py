@@ -48,6 +48,26 @@ class Turn:
     def option(self, key: str, value: str, **values: object) -> Option:
         return Option(self.t(key, **values), value)
 
+    async def audit(
+        self,
+        action: str,
+        target: str | None,
+        *,
+        allowed: bool = True,
+        detail: dict[str, Any] | None = None,
+        staff_id: int | None = None,
+    ) -> None:
+        """Record who did (or tried) what, for the audit trail of officer actions."""
+        await self.uow.audit.record(
+            channel=self.inbound.channel,
+            actor=self.inbound.user_id,
+            staff_id=staff_id if staff_id is not None else (self.staff.id if self.staff else None),
+            action=action,
+            target=target,
+            allowed=allowed,
+            detail=detail,
+        )
+
 
 Step = Callable[[Turn], Awaitable[Next]]
 
