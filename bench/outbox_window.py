@@ -16,8 +16,8 @@ Usage (the fake Bot API runs in-process)::
 
     .venv/bin/python -m bench.outbox_window [--messages 600] [--rate 30] [--database URL]
 
-The default database is a fresh SQLite file; pass ``postgresql://...`` for PostgreSQL (its
-tables are created by the migrations, reference data loaded, the outbox emptied first).
+The default database is a fresh SQLite file; for PostgreSQL pass ``postgresql://...`` of a
+database of its own (it is migrated, given the reference data, and its outbox is emptied).
 """
 
 from __future__ import annotations
