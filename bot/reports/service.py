@@ -273,8 +273,9 @@ async def run_scheduled(db: Database, services: Services, kind: ScheduledKind) -
     since = await installed_at(db, now)
     async with db.read_only() as uow:
         run = await uow.reports.find(kind, due.period.key)
+        already_sent = run is not None and run.status == "sent"
         chats = await recipients(uow, config)
-    if run is not None and run.status == "sent":
+    if already_sent:
         return "already"
     if due.at < since:
         return "not_missed"
