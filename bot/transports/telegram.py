@@ -16,6 +16,11 @@ A kill after the commit and before the acknowledgement makes Telegram deliver th
 again; the engine's ``processed_updates`` claim turns it into a no-op. PTB's ``ExtBot`` (with
 ``AIORateLimiter`` and ``Defaults``) sends: HTML with inline keyboards whose callback data are
 opaque tokens. Telegram's errors are mapped onto the outbox's retry policy.
+
+``AIORateLimiter`` keeps no bucket for all chats together: the outbox paces what it sends
+(``[outbox]``: 30 a second, one a second per chat), and an answer to the person who just wrote
+goes out at once. A shared 30-a-second bucket capped the bot at about 16 updates a second (a
+reply is about two messages) and queued every reply behind a fan-out (docs/benchmarks.md, "Load").
 """
 
 from __future__ import annotations
@@ -164,7 +169,8 @@ class TelegramTransport:
             request=HTTPXRequest(connection_pool_size=max(16, concurrency * 2)),
             get_updates_request=HTTPXRequest(connection_pool_size=1),
             defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=app.config.deployment.tz),
-            rate_limiter=AIORateLimiter(max_retries=0),
+            # No bucket over all chats (overall_max_rate=0): see the module docstring.
+            rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=0),
         )
         self._slots = asyncio.Semaphore(concurrency)
         self._chat_locks: dict[str, asyncio.Lock] = {}
