@@ -17,10 +17,16 @@ again; the engine's ``processed_updates`` claim turns it into a no-op. PTB's ``E
 ``AIORateLimiter`` and ``Defaults``) sends: HTML with inline keyboards whose callback data are
 opaque tokens. Telegram's errors are mapped onto the outbox's retry policy.
 
-``AIORateLimiter`` keeps no bucket for all chats together: the outbox paces what it sends
-(``[outbox]``: 30 a second, one a second per chat), and an answer to the person who just wrote
-goes out at once. A shared 30-a-second bucket capped the bot at about 16 updates a second (a
-reply is about two messages) and queued every reply behind a fan-out (docs/benchmarks.md, "Load").
+Two choices come from the load benchmark (docs/benchmarks.md, "Load"):
+
+* PTB talks HTTP through :class:`AiohttpRequest` rather than its default ``HTTPXRequest``:
+  the same Bot API calls for about a third of the CPU (httpx and httpcore cost 3.5 ms of CPU a
+  call here, part of it a failed ``import sniffio`` on every call; aiohttp about 1 ms), and a
+  reply is two or three calls;
+* ``AIORateLimiter`` keeps no bucket for all chats together: the outbox paces what it sends
+  (``[outbox]``: 30 a second, one a second per chat), and an answer to the person who just
+  wrote goes out at once. A shared 30-a-second bucket capped the bot at about 16 updates a
+  second (a reply is about two messages) and queued every reply behind a fan-out.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageLimit, ParseMode
@@ -48,7 +55,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import AIORateLimiter, Defaults, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, RequestData
 
 from bot import crashpoints
 from bot.app import App
@@ -141,6 +148,103 @@ def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
     )
 
 
+class AiohttpRequest(BaseRequest):
+    """PTB's HTTP layer on an aiohttp client session (see the module docstring for why).
+
+    Timeouts mean what they mean for PTB's ``HTTPXRequest``: ``connect`` covers waiting for a free
+    connection (``pool``) and connecting, ``read`` is the longest silence while the answer comes,
+    and the whole call is bounded by their sum with ``write`` (``media_write`` when uploading).
+    Network failures and timeouts become PTB's ``NetworkError`` and ``TimedOut``; HTTP statuses
+    are left to PTB, which maps them onto its errors.
+    """
+
+    def __init__(
+        self,
+        connections: int,
+        *,
+        read_timeout: float = 5.0,
+        write_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
+        pool_timeout: float = 1.0,
+        media_write_timeout: float = 20.0,
+    ) -> None:
+        self.connections = connections
+        self._read = read_timeout
+        self._write = write_timeout
+        self._connect = connect_timeout
+        self._pool = pool_timeout
+        self._media_write = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float:
+        return self._read
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.connections),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: object = BaseRequest.DEFAULT_NONE,
+        write_timeout: object = BaseRequest.DEFAULT_NONE,
+        connect_timeout: object = BaseRequest.DEFAULT_NONE,
+        pool_timeout: object = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        uploading = request_data is not None and request_data.contains_files
+        read = _given(read_timeout, self._read)
+        write = _given(write_timeout, self._media_write if uploading else self._write)
+        connect = _given(connect_timeout, self._connect)
+        pool = _given(pool_timeout, self._pool)
+        parts = (read, write, connect, pool)
+        timeout = aiohttp.ClientTimeout(
+            total=None if None in parts else sum(part for part in parts if part is not None),
+            connect=None if connect is None or pool is None else connect + pool,
+            sock_connect=connect,
+            sock_read=read,
+        )
+        data: aiohttp.FormData | dict[str, str] | None = None
+        if request_data is not None:
+            data = request_data.json_parameters
+            if uploading:
+                form = aiohttp.FormData()
+                for name, value in data.items():
+                    form.add_field(name, value)
+                for name, (filename, content, mime_type) in request_data.multipart_data.items():
+                    form.add_field(name, content, filename=filename, content_type=mime_type)
+                data = form
+        try:
+            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            # Without the URL: it holds the bot's token.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {str(exc).replace(url, '<Bot API URL>')}") from exc
+
+
+def _given(value: object, default: float) -> float | None:
+    """A timeout passed by PTB (seconds, or None for no limit), else ours."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return default  # BaseRequest.DEFAULT_NONE: not given
+
+
 class TelegramTransport:
     channel = CHANNEL
 
@@ -166,8 +270,8 @@ class TelegramTransport:
             self.config.token,
             base_url=base_url,
             base_file_url=file_url_for(base_url),
-            request=HTTPXRequest(connection_pool_size=max(16, concurrency * 2)),
-            get_updates_request=HTTPXRequest(connection_pool_size=1),
+            request=AiohttpRequest(max(16, concurrency * 2)),
+            get_updates_request=AiohttpRequest(1),
             defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=app.config.deployment.tz),
             # No bucket over all chats (overall_max_rate=0): see the module docstring.
             rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=0),
