@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,6 +43,12 @@ OPEN_STATUSES = ("received", "accepted", "need_info")
 class _Repo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    def _insert_or_ignore(self, table: Any) -> Any:
+        """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect (SQLite or PostgreSQL)."""
+        bind = self.session.bind
+        dialect = bind.dialect.name if bind is not None else ""
+        return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing()
 
 
 class UnitRepo(_Repo):
@@ -239,9 +247,10 @@ class ConversationRepo(_Repo):
 
 
 class ChoiceRepo(_Repo):
-    async def add(self, tokens: Sequence[ChoiceToken]) -> None:
-        self.session.add_all(tokens)
-        await self.session.flush()
+    async def add(self, tokens: Sequence[dict[str, Any]]) -> None:
+        """Store new tokens, given as column values (one statement, no ORM objects: every
+        reply with buttons does this)."""
+        await self.session.exec(insert(ChoiceToken), params=tokens)
 
     async def get(self, token: str) -> ChoiceToken | None:
         return await self.session.get(ChoiceToken, token)
@@ -276,12 +285,14 @@ class ChoiceRepo(_Repo):
 
 class UpdateRepo(_Repo):
     async def claim(self, channel: str, update_id: str) -> bool:
-        """Record an inbound update; False when it was already processed."""
-        if await self.session.get(ProcessedUpdate, (channel, update_id)) is not None:
-            return False
-        self.session.add(ProcessedUpdate(channel=channel, update_id=update_id))
-        await self.session.flush()
-        return True
+        """Record an inbound update; False when it was already processed.
+
+        One statement that does nothing when the key is there: on PostgreSQL a transaction
+        claiming an update another one is handling waits for it, then finds the key.
+        """
+        statement = self._insert_or_ignore(ProcessedUpdate).values(channel=channel, update_id=update_id, at=utcnow())
+        result = await self.session.exec(statement)
+        return bool(result.rowcount == 1)
 
 
 class OutboxRepo(_Repo):

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from bot.dialog.types import Button, Outgoing, Reply
 from bot.text import fold, small_number
-from storage.models import ChoiceToken
 from storage.uow import UnitOfWork
 
 GLOBAL_PREFIX = "flow:"
@@ -67,27 +66,29 @@ async def render(
     if not reply.options:
         return Outgoing(channel, chat_id, reply.text, (), reply.photo), []
     batch = new_token()
-    tokens = [
-        ChoiceToken(
-            token=new_token(),
-            channel=channel,
-            chat_id=chat_id,
-            batch=batch,
-            position=position,
-            label=option.label,
-            value=option.value,
-            flow=None if is_global(option.value) else flow,
-            step=None if is_global(option.value) else step,
-            created_at=now,
-            expires_at=now + ttl,
-        )
-        for position, option in enumerate(reply.options, start=1)
-    ]
-    await uow.choices.add(tokens)
-    buttons = [Button(token.label, token.token) for token in tokens]
+    expires_at = now + ttl
+    buttons = [Button(option.label, new_token()) for option in reply.options]
+    await uow.choices.add(
+        [
+            {
+                "token": button.token,
+                "channel": channel,
+                "chat_id": chat_id,
+                "batch": batch,
+                "position": position,
+                "label": option.label,
+                "value": option.value,
+                "flow": None if is_global(option.value) else flow,
+                "step": None if is_global(option.value) else step,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+            for position, (option, button) in enumerate(zip(reply.options, buttons, strict=True), start=1)
+        ]
+    )
     columns = max(1, reply.columns)
     rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
-    return Outgoing(channel, chat_id, reply.text, rows, reply.photo), [[t.label, t.token] for t in tokens]
+    return Outgoing(channel, chat_id, reply.text, rows, reply.photo), [[b.label, b.token] for b in buttons]
 
 
 def pick(text: str, options: Sequence[Sequence[str]]) -> str | None:

@@ -140,13 +140,14 @@ class DialogEngine:
         place, shown = (conversation.flow, conversation.step), conversation.options
         next_, flow_name, notice = await self._dispatch(turn, conversation)
         replies, flow_name, step_name = await self._follow(turn, next_, flow_name)
-        conversation.flow = flow_name if step_name else None
-        conversation.step = step_name if flow_name else None
-        conversation.data = turn.data if conversation.flow else {}
-        messages, options = await self._render(uow, inbound, preface + replies, conversation)
+        flow, step = (flow_name, step_name) if flow_name and step_name else (None, None)
+        messages, options = await self._render(uow, inbound, preface + replies, flow, step)
+        # The conversation changes only now, so that it is written once, with all its changes.
+        conversation.flow, conversation.step = flow, step
+        conversation.data = turn.data if flow else {}
         # Still at the same step and shown no new options (a refusal, a stale button): the options
         # shown before still stand, so typing their numbers keeps working.
-        stayed = conversation.flow is not None and (conversation.flow, conversation.step) == place
+        stayed = flow is not None and (flow, step) == place
         conversation.options = options or (shown if stayed else [])
         conversation.updated_at = now
         await uow.conversations.save(conversation)
@@ -270,7 +271,7 @@ class DialogEngine:
         return Next([Reply(turn.t("staff.not_allowed"))])
 
     async def _render(
-        self, uow: UnitOfWork, inbound: Inbound, replies: list[Reply], conversation: Conversation
+        self, uow: UnitOfWork, inbound: Inbound, replies: list[Reply], flow: str | None, step: str | None
     ) -> tuple[list[Outgoing], list[list[str]]]:
         ttl = timedelta(days=self.services.config.dialog.button_ttl_days)
         messages: list[Outgoing] = []
@@ -281,8 +282,8 @@ class DialogEngine:
                 inbound.channel,
                 inbound.chat_id,
                 reply,
-                flow=conversation.flow,
-                step=conversation.step,
+                flow=flow,
+                step=step,
                 now=self.services.clock(),
                 ttl=ttl,
             )

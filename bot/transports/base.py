@@ -61,6 +61,8 @@ def split_html(text: str, limit: int) -> list[str]:
     but never fall inside a tag or an entity (``&amp;``); a tag still open at a cut is closed
     at the end of its piece and opened again at the start of the next one.
     """
+    if _units(text) <= limit and text.strip() and not text[-1].isspace():
+        return [text]  # the common case: fits as it is (markup only makes the shown text shorter)
     # Atoms: (raw text, what it shows, tag name or "", True for a closing tag).
     atoms: list[tuple[str, str, str, bool]] = []
     position = 0
