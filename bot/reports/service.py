@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from bot.services.cases import ADMIN_ROLES
 from bot.services.container import Services
 from bot.transports.base import plain_text
 from storage.models import OutboxMessage, ReportRun
-from storage.report_queries import ReportQueries
+from storage.report_queries import CaseSheet, ReportQueries
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -125,33 +125,45 @@ async def build(
         scope=scope_name(t, figures),
     )
     title = plain_text(heading).replace("\n", " · ")
+    # The chart, the DOCX and the annex are drawn in worker threads while the case list is
+    # read and written: the database and zlib release the GIL, so the two overlap.
     progress.stage("chart")
-    path = await asyncio.to_thread(chart.draw, t, figures, out_dir / f"{'bieu-do' if named else 'chart'}{suffix}.png")
-    bundle.files.append((path, "photo", "reports.file.chart"))
+    drawing: list[tuple[asyncio.Future[Path], FileKind, str]] = [
+        (
+            asyncio.ensure_future(
+                asyncio.to_thread(chart.draw, t, figures, out_dir / f"{'bieu-do' if named else 'chart'}{suffix}.png")
+            ),
+            "photo",
+            "reports.file.chart",
+        )
+    ]
     if report:
         progress.stage("report")
-        path = await asyncio.to_thread(
-            document.write,
-            t,
-            figures,
-            config.reports,
-            config.deployment.name,
-            out_dir / f"{'bao-cao' if named else 'report'}{suffix}.docx",
-        )
-        bundle.files.append((path, "document", "reports.file.report"))
-        path = await asyncio.to_thread(
-            workbook.write_annex, t, figures, title, out_dir / f"{'phu-luc' if named else 'annex'}{suffix}.xlsx"
-        )
-        bundle.files.append((path, "document", "reports.file.annex"))
-    if case_list:
-        queries = ReportQueries(uow.session)
-        total = await queries.case_count(figures.window)
-        progress.stage("cases", total)
-        path = out_dir / f"{'danh-sach-ho-so' if named else 'cases'}{suffix}.xlsx"
-        bundle.case_count = await workbook.write_cases(
-            t, figures, title, queries.case_lines(figures.window), path, progress.advance
-        )
-        bundle.files.append((path, "document", "reports.file.cases"))
+        docx = out_dir / f"{'bao-cao' if named else 'report'}{suffix}.docx"
+        annex = out_dir / f"{'phu-luc' if named else 'annex'}{suffix}.xlsx"
+        document_job = asyncio.to_thread(document.write, t, figures, config.reports, config.deployment.name, docx)
+        annex_job = asyncio.to_thread(workbook.write_annex, t, figures, title, annex)
+        drawing.append((asyncio.ensure_future(document_job), "document", "reports.file.report"))
+        drawing.append((asyncio.ensure_future(annex_job), "document", "reports.file.annex"))
+    cases: Path | None = None
+    try:
+        if case_list:
+            queries = ReportQueries(uow.session)
+            ids = await queries.case_ids(figures.window)
+            progress.stage("cases", len(ids))
+            cases = out_dir / f"{'danh-sach-ho-so' if named else 'cases'}{suffix}.xlsx"
+
+            def rows(sheet: CaseSheet) -> AsyncIterator[tuple[str, int]]:
+                return queries.case_sheet_rows(figures.window, ids, sheet)
+
+            bundle.case_count = await workbook.write_cases(t, figures, title, rows, len(ids), cases, progress.advance)
+        for future, kind, caption in drawing:
+            bundle.files.append((await future, kind, caption))
+    finally:
+        # On failure, wait for the threads anyway: their files must not appear after we return.
+        await asyncio.gather(*(future for future, _, _ in drawing), return_exceptions=True)
+    if cases is not None:
+        bundle.files.append((cases, "document", "reports.file.cases"))
     return bundle
 
 

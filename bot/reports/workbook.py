@@ -16,21 +16,21 @@ denouncer's identity cannot leak from here, only the anonymous flag.
 
 from __future__ import annotations
 
+import asyncio
 import re
-import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
 from bot.dialog.catalog import Translator
 from bot.reports.figures import Cell, Figures
 from bot.transports.base import plain_text
-from storage.report_queries import FINISHED_STATUSES, CaseLine
+from storage.report_queries import CASE_SHEET_COLUMNS, FINISHED_STATUSES, OPEN_STATUSES, CaseSheet
 
 Value = str | int | float | date | datetime | None
 
@@ -238,29 +238,13 @@ def write_annex(t: Translator, figures: Figures, title: str, path: Path) -> Path
     return path
 
 
-_EXCEL_EPOCH = datetime(1899, 12, 31)
-_EXCEL_LEAP_BUG = datetime(1900, 2, 28)  # Excel counts a 29 February 1900: serials after it are one more
+_SHEET = "xl/worksheets/sheet1.xml"  # the case sheet: the first sheet of the case workbook
+# zlib level of the case workbook. The case sheet is tens of megabytes of repetitive XML: level 1
+# compresses it about three times faster than the default 6, into a file about a quarter larger.
+_COMPRESSION = 1
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-
-
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _serial(moment: datetime) -> str:
-    """An Excel date serial as XlsxWriter computes and prints it (1900 date system)."""
-    delta = moment - _EXCEL_EPOCH
-    serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-    if moment > _EXCEL_LEAP_BUG:
-        serial += 1
-    return f"{serial:.16G}"
 
 
 def _inline(text: str) -> str:
@@ -275,88 +259,35 @@ def _inline(text: str) -> str:
     return f"<is><t{space}>{data}</t></is>"
 
 
-class _CaseRows:
-    """The case sheet's rows as SpreadsheetML, written to a temporary file one row at a time.
-
-    :meth:`splice` puts them into the case sheet of the workbook XlsxWriter wrote (the first
-    sheet, ``xl/worksheets/sheet1.xml``, whose only row is the header).
-    """
-
-    def __init__(self, columns: int, date_style: int, datetime_style: int) -> None:
-        self.letters = [_column(index) for index in range(columns)]
-        self.last = self.letters[-1]
-        self.date_style = date_style
-        self.datetime_style = datetime_style
-        self.file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by splice)
-        self.rows = 1  # the header
-        self._strings: dict[str, str] = {}
-        self._cells: list[str] = []
-
-    def text(self, column: int, value: str, *, repeated: bool = False) -> None:
-        """A string cell; ``repeated`` values (labels, names) are escaped once and cached."""
-        if repeated:
-            body = self._strings.get(value)
-            if body is None:
-                body = self._strings[value] = _inline(value)
-        else:
-            body = _inline(value)
-        self._cells.append(f'<c r="{self.letters[column]}{self.rows + 1}" t="inlineStr">{body}</c>')
-
-    def number(self, column: int, value: float) -> None:
-        self._cells.append(f'<c r="{self.letters[column]}{self.rows + 1}"><v>{value:.16G}</v></c>')
-
-    def moment(self, column: int, value: datetime) -> None:
-        self._cells.append(
-            f'<c r="{self.letters[column]}{self.rows + 1}" s="{self.datetime_style}"><v>{_serial(value)}</v></c>'
-        )
-
-    def day(self, column: int, value: date) -> None:
-        serial = _serial(datetime(value.year, value.month, value.day))
-        self._cells.append(f'<c r="{self.letters[column]}{self.rows + 1}" s="{self.date_style}"><v>{serial}</v></c>')
-
-    def end_row(self) -> None:
-        self.rows += 1
-        self.file.write(f'<row r="{self.rows}">{"".join(self._cells)}</row>')
-        self._cells.clear()
-
-    def splice(self, path: Path) -> None:
-        """Rewrite the archive at ``path`` with these rows in its first sheet, then close."""
-        sheet = "xl/worksheets/sheet1.xml"
-        source = path.with_name(path.name + ".partial")
-        path.replace(source)
-        try:
-            with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as result:
-                for info in original.infolist():
-                    if info.filename != sheet:
-                        result.writestr(info, original.read(info))
-                        continue
-                    xml = original.read(info).decode("utf-8")
-                    head, tail = xml.split("</sheetData>", 1)
-                    head = re.sub(
-                        r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{self.last}{self.rows}"/>', head, count=1
-                    )
-                    with result.open(sheet, "w") as target:
-                        target.write(head.encode("utf-8"))
-                        self.file.seek(0)
-                        while chunk := self.file.read(1 << 20):
-                            target.write(chunk.encode("utf-8"))
-                        target.write(("</sheetData>" + tail).encode("utf-8"))
-        finally:
-            self.file.close()
-            source.unlink(missing_ok=True)
+CaseRows = Callable[[CaseSheet], AsyncIterator[tuple[str, int]]]
 
 
 async def write_cases(
     t: Translator,
     figures: Figures,
     title: str,
-    lines: AsyncIterator[CaseLine],
+    rows: CaseRows,
+    total: int,
     path: Path,
     progress: Callable[[int], None] = lambda _: None,
 ) -> int:
-    """The tables, then one row per case, streamed; returns the number of cases written."""
-    tz = figures.window.tz
-    as_of_date = figures.window.as_of_date
+    """The case list (first sheet) and the tables; returns the number of cases written.
+
+    ``rows`` gives the case rows as SpreadsheetML, written by the database
+    (:meth:`storage.report_queries.ReportQueries.case_sheet_rows`) with the labels and styles
+    of :class:`CaseSheet` set here; ``total`` is how many there are. XlsxWriter writes the
+    workbook with only the header row in the case sheet; the rows are then streamed into that
+    sheet while the archive is copied, each batch compressed in a worker thread while the
+    database produces the next.
+    """
+    # XlsxWriter's part runs in a thread: it takes a moment and the bot's event loop goes on.
+    case_sheet = await asyncio.to_thread(_case_workbook, t, figures, title, path)
+    return await _stream_rows(path, rows(case_sheet), total, progress)
+
+
+def _case_workbook(t: Translator, figures: Figures, title: str, path: Path) -> CaseSheet:
+    """The case workbook with the header row only in its case sheet; the labels and styles
+    the database needs to write the rows."""
     workbook, formats = _open(path)
     # The case list is the first sheet: XlsxWriter orders sheets as they are added.
     sheet = workbook.add_worksheet(_label(t, "reports.xlsx.sheet_cases")[:31])
@@ -382,61 +313,74 @@ async def write_cases(
         ("score", 9),
         ("solved", 10),
     )
+    assert len(columns) == CASE_SHEET_COLUMNS
     for index, (name, width) in enumerate(columns):
         sheet.set_column(index, index, width)
         sheet.write_string(0, index, _label(t, f"reports.col.{name}"), formats.bold)
     sheet.freeze_panes(1, 1)
-    types = {name: _label(t, f"case_type.{name}") for name in figures.by_type()}
-    statuses: dict[str, str] = {}
-    yes, no = _label(t, "reports.col.yes"), _label(t, "reports.col.no")
-    verdicts = {key: _label(t, f"reports.verdict.{key}") for key in ("on_time", "late", "open", "overdue")}
-    # The style numbers XlsxWriter gives the two formats (it writes them to styles.xml).
-    rows = _CaseRows(len(columns), formats.date._get_xf_index(), formats.datetime._get_xf_index())
-
-    def moment(column: int, value: datetime | None) -> None:
-        if value is not None:
-            rows.moment(column, value.astimezone(tz).replace(tzinfo=None))
-
-    count = 0
-    async for line in lines:
-        status = statuses.get(line.status)
-        if status is None:
-            status = statuses[line.status] = _label(t, f"reports.status.{line.status}")
-        due = line.final_due or line.first_due
-        finished_at = line.resolved_at or line.closed_at
-        days: float | None = None
-        if line.status in FINISHED_STATUSES and finished_at is not None:
-            verdict = verdicts["on_time" if finished_at.astimezone(tz).date() <= due else "late"]
-            days = round((finished_at - line.received_at).total_seconds() / 86400.0 + 1e-9, 1)
-        else:
-            verdict = verdicts["overdue" if due < as_of_date else "open"]
-        rows.text(0, line.code)
-        rows.text(1, types.get(line.type, line.type), repeated=True)
-        rows.text(2, figures.unit_name(line.unit_id), repeated=True)
-        rows.text(3, line.channel, repeated=True)
-        rows.text(4, yes if line.anonymous else no, repeated=True)
-        rows.text(5, status, repeated=True)
-        moment(6, line.received_at)
-        moment(7, line.accepted_at)
-        moment(8, line.first_reply_at)
-        moment(9, line.resolved_at)
-        moment(10, line.closed_at)
-        rows.day(11, line.first_due)
-        if line.final_due is not None:
-            rows.day(12, line.final_due)
-        rows.number(13, line.extensions)
-        rows.text(14, verdict, repeated=True)
-        if days is not None:
-            rows.number(15, days)
-        if line.score is not None:
-            rows.number(16, line.score)
-        if line.solved is not None:
-            rows.text(17, yes if line.solved else no, repeated=True)
-        rows.end_row()
-        count += 1
-        if count % 1000 == 0:
-            progress(1000)
-    progress(count % 1000)
+    case_sheet = CaseSheet(
+        types={name: _inline(_label(t, f"case_type.{name}")) for name in figures.by_type()},
+        units={unit_id: _inline(name) for unit_id, name in figures.units.items()},
+        statuses={name: _inline(_label(t, f"reports.status.{name}")) for name in (*OPEN_STATUSES, *FINISHED_STATUSES)},
+        verdicts={key: _inline(_label(t, f"reports.verdict.{key}")) for key in ("on_time", "late", "open", "overdue")},
+        yes=_inline(_label(t, "reports.col.yes")),
+        no=_inline(_label(t, "reports.col.no")),
+        # The style numbers XlsxWriter gives the two formats (it writes them to styles.xml).
+        date_style=formats.date._get_xf_index(),
+        datetime_style=formats.datetime._get_xf_index(),
+    )
     workbook.close()
-    rows.splice(path)
+    return case_sheet
+
+
+async def _stream_rows(
+    path: Path, chunks: AsyncIterator[tuple[str, int]], total: int, progress: Callable[[int], None]
+) -> int:
+    """Rewrite the archive at ``path`` with the rows of ``chunks`` in its case sheet, numbered
+    from 2 (row 1 is the header); returns how many rows were written."""
+    source = path.with_name(path.name + ".partial")
+    await asyncio.to_thread(path.replace, source)
+    count = 0
+    try:
+        with (
+            zipfile.ZipFile(source) as original,
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESSION) as result,
+        ):
+            for info in original.infolist():
+                if info.filename != _SHEET:
+                    result.writestr(info, original.read(info))
+                    continue
+                head, tail = original.read(info).decode("utf-8").split("</sheetData>", 1)
+                last = f"{_column(CASE_SHEET_COLUMNS - 1)}{total + 1}"
+                head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', head, count=1)
+                with result.open(_SHEET, "w") as target:
+
+                    def write(data: bytes) -> None:
+                        target.write(data)
+
+                    write(head.encode("utf-8"))
+                    writing: asyncio.Future[None] | None = None
+                    async for data_text, rows in chunks:
+                        data = data_text.encode("utf-8")
+                        count += rows
+                        if writing is not None:
+                            await writing
+                        # zlib and the file write release the GIL: this batch is compressed
+                        # while the database produces the next one.
+                        writing = asyncio.ensure_future(asyncio.to_thread(write, data))
+                        progress(rows)
+                    if writing is not None:
+                        await writing
+                    write(("</sheetData>" + tail).encode("utf-8"))
+    finally:
+        source.unlink(missing_ok=True)
     return count
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -1,0 +1,219 @@
+"""The case list's rows, written by the database, are the cells XlsxWriter itself writes.
+
+The weekly case list has one row per case (tens of thousands on a real district), so its rows
+are written as SpreadsheetML by the database (storage/report_queries.py). Here the same cases
+are written cell by cell with XlsxWriter from values computed in Python, the way the rows were
+built before, and both sheets are compared cell by cell: the same text, numbers, dates and
+styles, and the same local times (to well under a millisecond: the database and Python may
+round the last binary digit of an Excel serial differently). The cases exercise what could go
+wrong: timestamps with microseconds and on either side of local midnight, a code and a unit name
+that need XML escaping, several ratings of one case (the latest counts), rejected and overdue
+cases, and a list long enough to be read in several batches on two connections.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlmodel import col, select
+from xlsxwriter import Workbook  # type: ignore[import-untyped]
+
+from bot.app import App
+from bot.reports import periods, service
+from bot.reports.workbook import _case_workbook, _Formats
+from storage.models import Case, Rating, Unit
+from storage.report_queries import FINISHED_STATUSES, ReportQueries
+from tests import reports_dataset
+from tests.reports_dataset import at
+
+ODD_UNIT = " Xã A&B <thử> "
+ODD_CODE = "CN&<2026>-77"
+
+
+async def _more_cases(app: App, data: reports_dataset.Dataset) -> None:
+    """Cases beyond the golden dataset: awkward moments and texts, several ratings."""
+    async with app.db.unit_of_work() as uow:
+        unit = await uow.session.get(Unit, data.unit_b)
+        assert unit is not None
+        unit.name = ODD_UNIT
+        citizen_id = (await uow.session.exec(select(Case.citizen_id).limit(1))).one()
+        base = at("2026-11-17", "08:00")
+        cases = []
+        for n in range(40):
+            received = base + timedelta(hours=3 * n, seconds=n, microseconds=137 * n + 1)
+            finished_at = received + timedelta(days=n % 9, hours=n, microseconds=999_999 - n)
+            if n % 3 == 0:
+                status, resolved, closed = ("received", "accepted", "need_info")[n // 3 % 3], None, None
+            else:
+                status = ("resolved", "closed", "rejected")[n // 3 % 3]
+                resolved = None if status == "rejected" else finished_at
+                closed = finished_at + timedelta(days=1) if status != "resolved" else None
+            cases.append(
+                Case(
+                    code=ODD_CODE if n == 7 else f"CN-2026-{100 + n:05d}",
+                    year=2026,
+                    seq=100 + n,
+                    type=("phan_anh", "kien_nghi", "khieu_nai", "to_cao", "hoi_dap")[n % 5],
+                    status=status,
+                    unit_id=(data.unit_a, data.unit_b, data.unit_t)[n % 3],
+                    citizen_id=citizen_id,
+                    channel=("telegram", "zalo")[n % 2],
+                    chat_id="5001",
+                    description="thử",
+                    anonymous=n % 5 == 1,
+                    received_at=received,
+                    accepted_at=received + timedelta(minutes=37, microseconds=n) if n % 2 else None,
+                    first_reply_at=received + timedelta(hours=3) if n % 4 == 1 else None,
+                    resolved_at=resolved,
+                    closed_at=closed,
+                    first_due=date(2026, 11, 16) + timedelta(days=n % 12),
+                    final_due=date(2026, 11, 20) + timedelta(days=n % 7) if n % 3 != 1 else None,
+                    extensions=n % 2,
+                )
+            )
+        # Around local midnight: 16:59:59.999999 UTC is 23:59:59.999999 in Cầu Ngang.
+        cases[0].received_at = datetime(2026, 11, 17, 16, 59, 59, 999_999, tzinfo=UTC)
+        cases[1].received_at = datetime(2026, 11, 17, 17, 0, tzinfo=UTC)
+        cases[2].closed_at = datetime(2026, 11, 20, 16, 59, 59, 999_999, tzinfo=UTC)
+        for item in cases:
+            await uow.cases.add(item, None)
+        for n, item in enumerate(cases[:12]):
+            for score in (n % 5 + 1, (n + 2) % 5 + 1)[: 1 + n % 2]:
+                uow.session.add(
+                    Rating(
+                        case_id=item.id or 0, score=score, solved=score >= 3, at=item.received_at + timedelta(days=1)
+                    )
+                )
+
+
+def _reference(app: App, bundle: service.Bundle, cases: list[Case], ratings: dict[int, Rating], path: Path) -> None:
+    """The case rows written by XlsxWriter from values computed in Python."""
+    t = service.translator(app.services)
+    figures = bundle.figures
+    tz = figures.window.tz
+
+    def label(key: str) -> str:
+        return t(key).replace("<b>", "").replace("</b>", "")
+
+    workbook = Workbook(str(path), {"constant_memory": True})
+    formats = _Formats(workbook)
+    sheet = workbook.add_worksheet()
+    # The same formats numbered in the same order as in the case workbook: the same styles.
+    for used in (formats.bold, formats.date, formats.datetime):
+        used._get_xf_index()
+    for row, case in enumerate(cases, start=1):
+        due = case.final_due or case.first_due
+        finished_at = case.resolved_at or case.closed_at
+        days = None
+        if case.status in FINISHED_STATUSES and finished_at is not None:
+            verdict = "on_time" if finished_at.astimezone(tz).date() <= due else "late"
+            days = round((finished_at - case.received_at).total_seconds() / 86400.0 + 1e-9, 1)
+        else:
+            verdict = "overdue" if due < figures.window.as_of_date else "open"
+        rating = ratings.get(case.id or 0)
+        cells: list[object] = [
+            case.code,
+            label(f"case_type.{case.type}"),
+            figures.unit_name(case.unit_id),
+            case.channel,
+            label("reports.col.yes" if case.anonymous else "reports.col.no"),
+            label(f"reports.status.{case.status}"),
+            case.received_at,
+            case.accepted_at,
+            case.first_reply_at,
+            case.resolved_at,
+            case.closed_at,
+            case.first_due,
+            case.final_due,
+            case.extensions,
+            label(f"reports.verdict.{verdict}"),
+            days,
+            None if rating is None else rating.score,
+            None if rating is None else label("reports.col.yes" if rating.solved else "reports.col.no"),
+        ]
+        for column, value in enumerate(cells):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(row, column, value)
+            elif isinstance(value, datetime):
+                sheet.write_datetime(row, column, value.astimezone(tz).replace(tzinfo=None), formats.datetime)
+            elif isinstance(value, date):
+                sheet.write_datetime(row, column, datetime(value.year, value.month, value.day), formats.date)
+            else:
+                assert isinstance(value, int | float)
+                sheet.write_number(row, column, value)
+    workbook.close()
+
+
+CELL = re.compile(r'<c r="([A-Z]+\d+)"([^>]*)>(.*?)</c>')
+
+
+def _cells(path: Path) -> list[tuple[str, str, str]]:
+    """Every cell of the first sheet but the header row: reference, attributes, content."""
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode("utf-8")
+    return [cell for cell in CELL.findall(xml) if not re.fullmatch(r"[A-Z]+1", cell[0])]
+
+
+async def test_rows_are_the_cells_xlsxwriter_writes(app: App, tmp_path: Path) -> None:
+    data = await reports_dataset.build(app)
+    await _more_cases(app, data)
+    period = periods.parse("2026-W47", app.services.local_now().date(), app.config.reports)
+    async with app.db.read_only() as uow:
+        bundle = await service.build(uow, app.services, period, tmp_path, case_list=True, report=False)
+        ids = await ReportQueries(uow.session).case_ids(bundle.figures.window)
+        cases = {case.id: case for case in (await uow.session.exec(select(Case).where(col(Case.id).in_(ids)))).all()}
+        ratings: dict[int, Rating] = {}
+        for rating in (await uow.session.exec(select(Rating).order_by(col(Rating.id)))).all():
+            ratings[rating.case_id] = rating  # the latest wins
+    assert bundle.case_count == len(ids) > 40
+    assert [cases[case_id].code for case_id in ids[:3]] == ["CN-2026-00003", "CN-2026-00005", "CN-2026-00007"]
+    _reference(app, bundle, [cases[case_id] for case_id in ids], ratings, tmp_path / "reference.xlsx")
+    written, expected = _cells(tmp_path / "cases.xlsx"), _cells(tmp_path / "reference.xlsx")
+    assert len(written) == len(expected) > 40 * 10
+    for (ref, attributes, body), (ref_expected, attributes_expected, body_expected) in zip(
+        written, expected, strict=True
+    ):
+        assert (ref, attributes) == (ref_expected, attributes_expected)
+        if body != body_expected:
+            # Numbers may be written with other digits for the same value (XlsxWriter writes 8.3
+            # as 8.300000000000001); local times only to the millisecond (SQLite's julianday()
+            # counts milliseconds), with 15 to 17 digits by database.
+            number, number_expected = (re.fullmatch(r"<v>([0-9.]+)</v>", text) for text in (body, body_expected))
+            assert number and number_expected, (ref, body, body_expected)
+            difference = abs(float(number[1]) - float(number_expected[1]))
+            if ' s="3"' in attributes:
+                assert difference * 86_400_000 < 1, (ref, body, body_expected)
+            else:
+                assert difference == 0, (ref, body, body_expected)
+    sheet = load_workbook(tmp_path / "cases.xlsx")["Hồ sơ"]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows[ODD_CODE][0] == ODD_CODE
+    # 23:59:59.999999 local: openpyxl reads times to the millisecond.
+    assert rows["CN-2026-00100"][6] == datetime(2026, 11, 18, 0, 0)
+    assert rows["CN-2026-00101"][6] == datetime(2026, 11, 18, 0, 0)
+    assert any(row[2] == ODD_UNIT for row in rows.values())
+
+
+async def test_batches_on_two_connections_give_the_same_rows(app: App, tmp_path: Path) -> None:
+    data = await reports_dataset.build(app)
+    await _more_cases(app, data)
+    period = periods.parse("2026-W47", app.services.local_now().date(), app.config.reports)
+    async with app.db.read_only() as uow:
+        bundle = await service.build(uow, app.services, period, tmp_path, case_list=False, report=False)
+        queries = ReportQueries(uow.session)
+        ids = await queries.case_ids(bundle.figures.window)
+        sheet = _case_workbook(service.translator(app.services), bundle.figures, "x", tmp_path / "x.xlsx")
+        whole = [page async for page in queries.case_sheet_rows(bundle.figures.window, ids, sheet, connections=1)]
+        pieces = [
+            page async for page in queries.case_sheet_rows(bundle.figures.window, ids, sheet, batch=7, connections=2)
+        ]
+    assert len(whole) == 1 and len(pieces) == -(-len(ids) // 7)
+    assert "".join(text for text, _ in pieces) == whole[0][0]
+    assert sum(count for _, count in pieces) == whole[0][1] == len(ids)
+    numbers = [int(n) for n in re.findall(r'<row r="(\d+)">', whole[0][0])]
+    assert numbers == list(range(2, len(ids) + 2))
