@@ -165,7 +165,11 @@ class Rating(SQLModel, table=True):
     """A citizen's rating of how their case was handled (SIPAS-style aspects optional)."""
 
     __tablename__ = "ratings"
-    __table_args__ = (Index("ix_ratings_at_cover", "at", "case_id", "score", "solved"),)
+    __table_args__ = (
+        Index("ix_ratings_at_cover", "at", "case_id", "score", "solved"),
+        # A case's latest rating from the index alone (migration 0004_report_latest_rating).
+        Index("ix_ratings_case_latest", "case_id", "id", "score", "solved"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True)

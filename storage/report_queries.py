@@ -58,7 +58,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import read_only_engine
@@ -418,11 +418,6 @@ class ReportQueries:
         def escaped(column: Any) -> ColumnElement[Any]:
             return func.replace(func.replace(func.replace(column, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
 
-        def labelled(column: Any, labels: dict[Any, str], fallback: ColumnElement[Any]) -> ColumnElement[Any]:
-            if not labels:
-                return fallback
-            return case({key: text(label) for key, label in labels.items()}, value=column, else_=fallback)
-
         def own(column: Any) -> ColumnElement[Any]:
             """A cell's text when no label is given: the stored value, escaped."""
             return text("<is><t>").concat(escaped(cast(column, String))).concat("</t></is>")
@@ -473,11 +468,11 @@ class ReportQueries:
         row = self._sheet_format(
             template,
             escaped(c.code),
-            labelled(c.type, sheet.types, own(c.type)),
-            labelled(c.unit_id, sheet.units, text("<is><t>#").concat(cast(c.unit_id, String)).concat("</t></is>")),
+            _labelled(c.type, sheet.types, own(c.type)),
+            self._unit_label(sheet.units),
             own(c.channel),
             case((c.anonymous.is_(True), text(sheet.yes)), else_=text(sheet.no)),
-            labelled(c.status, sheet.statuses, own(c.status)),
+            _labelled(c.status, sheet.statuses, own(c.status)),
             self._excel_moment(c.received_at, window),
             moment_cell("H", c.accepted_at),
             moment_cell("I", c.first_reply_at),
@@ -490,7 +485,11 @@ class ReportQueries:
             days_cell,
             rating_cells,
         )
-        async with self.readers(connections if len(ids) > batch else 1) as readers:
+        # SQLite: one connection. Two of them building strings at once in one process contend
+        # (for SQLite's allocator, it seems): twice the CPU time for the same elapsed time.
+        if self._dialect != "postgresql" or len(ids) <= batch:
+            connections = 1
+        async with self.readers(connections) as readers:
             pages = [(first, ids[first : first + batch]) for first in range(0, len(ids), batch)]
             running: deque[asyncio.Task[tuple[str, int]]] = deque()
             for index, (first, chunk) in enumerate(pages[: len(readers)]):
@@ -509,6 +508,18 @@ class ReportQueries:
                 for task in running:
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
+
+    def _unit_label(self, units: dict[int, str]) -> ColumnElement[Any]:
+        """A case's unit name cell: on PostgreSQL an array subscript by unit id (a CASE with a
+        branch per unit costs a comparison per branch there, each a function call)."""
+        c = _cases.c
+        fallback = literal("<is><t>#", String).concat(cast(c.unit_id, String)).concat("</t></is>")
+        if self._dialect == "postgresql" and units and min(units) >= 1 and max(units) <= 100_000:
+            names = [units.get(unit_id) for unit_id in range(1, max(units) + 1)]
+            array = type_coerce(Grouping(bindparam("units", names, type_=ARRAY(String))), ARRAY(String))
+            label: ColumnElement[Any] = func.coalesce(array[c.unit_id], fallback)
+            return label
+        return _labelled(c.unit_id, units, fallback)
 
     async def _sheet_page(self, row: ColumnElement[Any], first: int, chunk: list[int]) -> tuple[str, int]:
         """One batch of case rows as one string, in the order of ``chunk`` (the case list's
@@ -531,15 +542,12 @@ class ReportQueries:
             ).select_from(page.join(_cases, c.id == page.c.id))
             xml, count = (await self._execute(query)).one()
             return xml or "", int(count)
-        # json_each(...): the batch's ids in one JSON parameter, with their positions (from 0).
+        # json_each(...): the batch's ids in one JSON parameter, with their positions. The rows
+        # are numbered here: str.replace costs less than SQLite's replace().
         page = func.json_each(bindparam("ids", json.dumps(chunk), type_=String)).table_valued("key", "value")
-        query = (
-            select(func.replace(row, ROW_NUMBER, page.c.key + (first + 2)))
-            .select_from(page.join(_cases, c.id == page.c.value))
-            .order_by(page.c.key)
-        )
-        rows = (await self._execute(query)).scalars().all()
-        return "".join(rows), len(rows)
+        query = select(page.c.key, row).select_from(page.join(_cases, c.id == page.c.value)).order_by(page.c.key)
+        rows = (await self._execute(query)).all()
+        return "".join(xml.replace(ROW_NUMBER, str(first + 2 + key)) for key, xml in rows), len(rows)
 
     async def bare_group_by(self, window: Window) -> list[tuple[str, int, int]]:
         """The plainest aggregation over the same data, as a yardstick for benchmarks."""
@@ -549,6 +557,13 @@ class ReportQueries:
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
         return [(str(t), int(u), int(n)) for t, u, n in (await self._execute(query)).all()]
+
+
+def _labelled(column: Any, labels: dict[Any, str], fallback: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The label of the column's value, or ``fallback`` for a value without one."""
+    if not labels:
+        return fallback
+    return case({key: literal(label, String) for key, label in labels.items()}, value=column, else_=fallback)
 
 
 def _as_date(value: Any) -> date:

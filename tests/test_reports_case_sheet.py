@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import col, select
 from xlsxwriter import Workbook  # type: ignore[import-untyped]
@@ -34,12 +36,26 @@ ODD_UNIT = " Xã A&B <thử> "
 ODD_CODE = "CN&<2026>-77"
 
 
-async def _more_cases(app: App, data: reports_dataset.Dataset) -> None:
-    """Cases beyond the golden dataset: awkward moments and texts, several ratings."""
+@pytest.fixture
+async def data(app: App) -> AsyncIterator[reports_dataset.Dataset]:
+    """The golden dataset and more cases; unit B renamed for the test, then named back (the
+    units are reference data that PostgreSQL tests share)."""
+    data = await reports_dataset.build(app)
+    original = await _more_cases(app, data)
+    yield data
     async with app.db.unit_of_work() as uow:
         unit = await uow.session.get(Unit, data.unit_b)
         assert unit is not None
-        unit.name = ODD_UNIT
+        unit.name = original
+
+
+async def _more_cases(app: App, data: reports_dataset.Dataset) -> str:
+    """Cases beyond the golden dataset: awkward moments and texts, several ratings. Returns
+    unit B's name, which it changes into one that needs escaping."""
+    async with app.db.unit_of_work() as uow:
+        unit = await uow.session.get(Unit, data.unit_b)
+        assert unit is not None
+        original, unit.name = unit.name, ODD_UNIT
         citizen_id = (await uow.session.exec(select(Case.citizen_id).limit(1))).one()
         base = at("2026-11-17", "08:00")
         cases = []
@@ -88,6 +104,7 @@ async def _more_cases(app: App, data: reports_dataset.Dataset) -> None:
                         case_id=item.id or 0, score=score, solved=score >= 3, at=item.received_at + timedelta(days=1)
                     )
                 )
+    return original
 
 
 def _reference(app: App, bundle: service.Bundle, cases: list[Case], ratings: dict[int, Rating], path: Path) -> None:
@@ -159,9 +176,7 @@ def _cells(path: Path) -> list[tuple[str, str, str]]:
     return [cell for cell in CELL.findall(xml) if not re.fullmatch(r"[A-Z]+1", cell[0])]
 
 
-async def test_rows_are_the_cells_xlsxwriter_writes(app: App, tmp_path: Path) -> None:
-    data = await reports_dataset.build(app)
-    await _more_cases(app, data)
+async def test_rows_are_the_cells_xlsxwriter_writes(app: App, data: reports_dataset.Dataset, tmp_path: Path) -> None:
     period = periods.parse("2026-W47", app.services.local_now().date(), app.config.reports)
     async with app.db.read_only() as uow:
         bundle = await service.build(uow, app.services, period, tmp_path, case_list=True, report=False)
@@ -199,9 +214,7 @@ async def test_rows_are_the_cells_xlsxwriter_writes(app: App, tmp_path: Path) ->
     assert any(row[2] == ODD_UNIT for row in rows.values())
 
 
-async def test_batches_on_two_connections_give_the_same_rows(app: App, tmp_path: Path) -> None:
-    data = await reports_dataset.build(app)
-    await _more_cases(app, data)
+async def test_batches_give_the_same_rows(app: App, data: reports_dataset.Dataset, tmp_path: Path) -> None:
     period = periods.parse("2026-W47", app.services.local_now().date(), app.config.reports)
     async with app.db.read_only() as uow:
         bundle = await service.build(uow, app.services, period, tmp_path, case_list=False, report=False)
