@@ -243,7 +243,9 @@ async def _report(config: Config, period_text: str, out: str, unit_code: str | N
         except periods.PeriodError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        async with app.db.unit_of_work() as uow:
+        # Read-only, as the scheduled reports: on SQLite a deferred BEGIN, so that a long report
+        # never holds the write lock while the bot runs beside it.
+        async with app.db.read_only() as uow:
             unit = None
             if unit_code:
                 found = await uow.units.by_code(config.deployment.units_profile, unit_code)
