@@ -101,9 +101,9 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
     started: list[TelegramTransport | ZaloTransport] = []
     try:
         if telegram_on:
-            transports.append(TelegramTransport(app, on_committed=wake))
+            transports.append(TelegramTransport(app, on_queued=wake))
         if zalo_on:
-            transports.append(ZaloTransport(app, on_committed=wake))
+            transports.append(ZaloTransport(app, on_queued=wake))
         # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
         worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock, services=app.services)
         if stop is None:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import Table, bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, delete, select
+from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
@@ -37,6 +37,32 @@ from storage.models import (
 )
 from storage.types import utcnow
 
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model (for statements that need no ORM objects)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+# Statements every inbound update runs, built once: SQLAlchemy then reuses their compiled form
+# without building and hashing a new statement each time (bound values go in ``params``).
+_CITIZEN_BY_USER = select(Citizen).where(
+    Citizen.channel == bindparam("channel"), Citizen.channel_user_id == bindparam("user")
+)
+_ACTIVE_STAFF_BY_USER = select(Staff).where(
+    Staff.channel == bindparam("channel"), Staff.channel_user_id == bindparam("user"), col(Staff.active).is_(True)
+)
+_CONVERSATION = select(Conversation).where(
+    Conversation.channel == bindparam("channel"), Conversation.chat_id == bindparam("chat")
+)
+_CONVERSATION_FOR_UPDATE = _CONVERSATION.with_for_update()
+_CLAIM = {
+    "sqlite": sqlite_insert(table_of(ProcessedUpdate)).on_conflict_do_nothing(),
+    "postgresql": postgresql_insert(table_of(ProcessedUpdate)).on_conflict_do_nothing(),
+}
+_ADD_TOKENS = insert(table_of(ChoiceToken))
+
 OPEN_STATUSES = ("received", "accepted", "need_info")
 
 
@@ -44,11 +70,10 @@ class _Repo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert_or_ignore(self, table: Any) -> Any:
-        """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect (SQLite or PostgreSQL)."""
+    @property
+    def _dialect(self) -> str:
         bind = self.session.bind
-        dialect = bind.dialect.name if bind is not None else ""
-        return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table).on_conflict_do_nothing()
+        return bind.dialect.name if bind is not None else ""
 
 
 class UnitRepo(_Repo):
@@ -100,9 +125,7 @@ class CitizenRepo(_Repo):
         return await self.session.get(Citizen, citizen_id)
 
     async def find(self, channel: str, channel_user_id: str) -> Citizen | None:
-        result = await self.session.exec(
-            select(Citizen).where(Citizen.channel == channel, Citizen.channel_user_id == channel_user_id)
-        )
+        result = await self.session.exec(_CITIZEN_BY_USER, params={"channel": channel, "user": channel_user_id})
         return result.first()
 
     async def get_or_create(
@@ -236,10 +259,8 @@ class CaseRepo(_Repo):
 
 class ConversationRepo(_Repo):
     async def load(self, channel: str, chat_id: str, *, lock: bool) -> Conversation | None:
-        query = select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-        if lock:
-            query = query.with_for_update()
-        return (await self.session.exec(query)).first()
+        query = _CONVERSATION_FOR_UPDATE if lock else _CONVERSATION
+        return (await self.session.exec(query, params={"channel": channel, "chat": chat_id})).first()
 
     async def save(self, conversation: Conversation) -> None:
         self.session.add(conversation)
@@ -250,7 +271,7 @@ class ChoiceRepo(_Repo):
     async def add(self, tokens: Sequence[dict[str, Any]]) -> None:
         """Store new tokens, given as column values (one statement, no ORM objects: every
         reply with buttons does this)."""
-        await self.session.exec(insert(ChoiceToken), params=tokens)
+        await self.session.exec(_ADD_TOKENS, params=tokens)
 
     async def get(self, token: str) -> ChoiceToken | None:
         return await self.session.get(ChoiceToken, token)
@@ -290,15 +311,20 @@ class UpdateRepo(_Repo):
         One statement that does nothing when the key is there: on PostgreSQL a transaction
         claiming an update another one is handling waits for it, then finds the key.
         """
-        statement = self._insert_or_ignore(ProcessedUpdate).values(channel=channel, update_id=update_id, at=utcnow())
-        result = await self.session.exec(statement)
+        values = {"channel": channel, "update_id": update_id, "at": utcnow()}
+        result = await self.session.exec(_CLAIM[self._dialect], params=values)
         return bool(result.rowcount == 1)
 
 
 class OutboxRepo(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self.added = 0  # messages queued in this unit of work
+
     async def add(self, message: OutboxMessage) -> None:
         self.session.add(message)
         await self.session.flush()
+        self.added += 1
 
     async def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
         """Pending messages whose time has come, oldest first, at most one per chat (order per chat)."""
@@ -348,13 +374,7 @@ class OutboxRepo(_Repo):
 
 class StaffRepo(_Repo):
     async def find(self, channel: str, channel_user_id: str) -> Staff | None:
-        result = await self.session.exec(
-            select(Staff).where(
-                Staff.channel == channel,
-                Staff.channel_user_id == channel_user_id,
-                col(Staff.active).is_(True),
-            )
-        )
+        result = await self.session.exec(_ACTIVE_STAFF_BY_USER, params={"channel": channel, "user": channel_user_id})
         return result.first()
 
     async def any_record(self, channel: str, channel_user_id: str) -> Staff | None:

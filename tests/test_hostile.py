@@ -736,7 +736,7 @@ async def telegram_bot(database_url: str, clock: FakeClock, *, mode: str = "poll
             section.update(webhook_url=url, webhook_secret=SECRET, webhook_listen="127.0.0.1", webhook_port=port)
         app = await open_app(make_config(database_url, telegram=section), clock=clock, migrate=False)
         worker: OutboxWorker | None = None
-        transport = TelegramTransport(app, on_committed=lambda: worker.wake() if worker else None, poll_timeout=1)
+        transport = TelegramTransport(app, on_queued=lambda: worker.wake() if worker else None, poll_timeout=1)
         worker = OutboxWorker(app.db, {"telegram": transport}, clock, idle_interval=0.05)
         bot = TelegramBot(tg, app, transport, url)
         process = transport.process

@@ -48,7 +48,7 @@ async def running(database_url: str, clock: FakeClock) -> AsyncIterator[Running]
         config = make_config(database_url, telegram={"token": tg.token, "base_url": tg.base_url})
         app = await open_app(config, clock=clock, migrate=False)
         worker: OutboxWorker | None = None
-        transport = TelegramTransport(app, on_committed=lambda: worker.wake() if worker else None)
+        transport = TelegramTransport(app, on_queued=lambda: worker.wake() if worker else None)
         worker = OutboxWorker(app.db, {"telegram": transport}, clock, idle_interval=0.05)
         await transport.start()
         task = asyncio.create_task(worker.run_forever())
@@ -145,13 +145,13 @@ async def test_outbox_honours_retry_after(running: Running, clock: FakeClock) ->
     tg.fail("sendMessage", status=429, retry_after=7, times=1)
     async with running.app.db.unit_of_work() as uow:
         await notify.enqueue(uow, "telegram", "777", Reply("Thông báo thử"), now=clock())
-    running.transport.on_committed()
+    running.transport.on_queued()
     row = await _outbox_row(running.app, lambda r: r.attempts == 1)
     assert row.status == "pending" and row.last_error == "rate limited"
     assert row.next_attempt_at == clock() + timedelta(seconds=7)
     assert tg.messages(777) == []
     clock.advance(seconds=7)
-    running.transport.on_committed()
+    running.transport.on_queued()
     message = await tg.next_message(777)
     assert message.text == "Thông báo thử"
     row = await _outbox_row(running.app, lambda r: r.status == "sent")

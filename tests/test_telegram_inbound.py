@@ -74,7 +74,7 @@ async def telegram_bot(
     app = await open_app(config, clock=clock, migrate=False)
     worker: OutboxWorker | None = None
     transport = TelegramTransport(
-        app, on_committed=lambda: worker.wake() if worker else None, poll_timeout=1, retry_delay=0.05
+        app, on_queued=lambda: worker.wake() if worker else None, poll_timeout=1, retry_delay=0.05
     )
     worker = OutboxWorker(app.db, {"telegram": transport}, clock, idle_interval=0.05)
     outbox = asyncio.create_task(worker.run_forever())

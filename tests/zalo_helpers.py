@@ -71,7 +71,7 @@ async def running_zalo(
         if worker is not None:
             worker.wake()
 
-    transport = ZaloTransport(app, on_committed=wake, poll_timeout=1, retry_delay=0.02, max_retry_delay=0.1)
+    transport = ZaloTransport(app, on_queued=wake, poll_timeout=1, retry_delay=0.02, max_retry_delay=0.1)
     worker = OutboxWorker(app.db, {"zalo": transport}, clock, idle_interval=0.05, services=app.services)
     outbox: asyncio.Task[None] | None = None
     try:

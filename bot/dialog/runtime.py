@@ -53,6 +53,7 @@ class Result:
     duplicate: bool = False
     notice: str | None = None  # a short text for the transport's button acknowledgement
     limited: bool = False  # refused by the flood limit: nothing was processed or stored
+    queued: bool = False  # the transaction put messages in the outbox (officers' notices...)
 
 
 class DialogEngine:
@@ -151,7 +152,7 @@ class DialogEngine:
         conversation.options = options or (shown if stayed else [])
         conversation.updated_at = now
         await uow.conversations.save(conversation)
-        return Result(messages, notice=notice)
+        return Result(messages, notice=notice, queued=uow.outbox.added > 0)
 
     async def _dispatch(self, turn: Turn, conversation: Conversation) -> tuple[Next, str | None, str | None]:
         """Decide what runs for this event: a command, a pressed option, or the current step."""

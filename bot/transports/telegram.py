@@ -251,7 +251,7 @@ class TelegramTransport:
     def __init__(
         self,
         app: App,
-        on_committed: Callable[[], None] = lambda: None,
+        on_queued: Callable[[], None] = lambda: None,
         *,
         poll_timeout: int = POLL_TIMEOUT,
         concurrency: int = CONCURRENCY,
@@ -259,7 +259,7 @@ class TelegramTransport:
         max_retry_delay: float = 30.0,
     ) -> None:
         self.app = app
-        self.on_committed = on_committed
+        self.on_queued = on_queued
         self.config = app.config.telegram
         _check_config(self.config)
         self.poll_timeout = poll_timeout
@@ -311,7 +311,8 @@ class TelegramTransport:
                     await self._tell_error_once(update.update_id, chat)
                     raise
                 crashpoints.reached("telegram.committed", update.update_id)
-                self.on_committed()
+                if result.queued:
+                    self.on_queued()
                 await self._reply(update, result.messages, result.notice, duplicate=result.duplicate)
         finally:
             self._chat_users[chat] -= 1

@@ -268,14 +268,14 @@ class ZaloTransport:
     def __init__(
         self,
         app: App,
-        on_committed: Callable[[], None] = lambda: None,
+        on_queued: Callable[[], None] = lambda: None,
         *,
         poll_timeout: int = DEFAULT_POLL_TIMEOUT,
         retry_delay: float = 1.0,
         max_retry_delay: float = 30.0,
     ) -> None:
         self.app = app
-        self.on_committed = on_committed
+        self.on_queued = on_queued
         self.config = app.config.zalo
         _check_config(self.config)
         self.client = ZaloClient(self.config.base_url, self.config.token)
@@ -305,7 +305,8 @@ class ZaloTransport:
             log.exception("error while handling a zalo update")
             self._spawn_send(inbound.chat_id, [], error=True)
             raise
-        self.on_committed()
+        if result.queued:
+            self.on_queued()
         if not result.duplicate:
             self._spawn_send(inbound.chat_id, result.messages)
 
