@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import migrate
-from storage.db import create_engine, read_only_engine, session_factory
+from storage.db import create_engine, dispose, read_only_engine, session_factory
 from storage.repositories import (
     AuditRepo,
     CaseRepo,
@@ -119,4 +119,4 @@ class Database:
         await migrate.upgrade(self.engine)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await dispose(self.engine)
