@@ -220,6 +220,11 @@ async def test_batches_give_the_same_rows(app: App, data: reports_dataset.Datase
         bundle = await service.build(uow, app.services, period, tmp_path, case_list=False, report=False)
         queries = ReportQueries(uow.session)
         ids = await queries.case_ids(bundle.figures.window)
+        # The ids come in one aggregated value: in the order of a plain ORDER BY.
+        listed = await uow.session.exec(
+            select(Case.id).where(col(Case.id).in_(ids)).order_by(col(Case.received_at), col(Case.id))
+        )
+        assert ids == list(listed.all())
         sheet = _case_workbook(service.translator(app.services), bundle.figures, "x", tmp_path / "x.xlsx")
         whole = [page async for page in queries.case_sheet_rows(bundle.figures.window, ids, sheet, connections=1)]
         pieces = [
