@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import re
 import warnings
@@ -71,6 +72,7 @@ from bot.dialog.types import Inbound, Outgoing
 from bot.transports.base import DeliveryError, split_html
 
 log = logging.getLogger(__name__)
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 # PTB suggests its own methods when do_api_request names one; we call it on purpose (see above).
 warnings.filterwarnings(
@@ -236,18 +238,22 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
-        data: aiohttp.FormData | dict[str, str] | None = None
-        if request_data is not None:
-            data = request_data.json_parameters
-            if uploading:
-                form = aiohttp.FormData()
-                for name, value in data.items():
-                    form.add_field(name, value)
-                for name, (filename, content, mime_type) in request_data.multipart_data.items():
-                    form.add_field(name, content, filename=filename, content_type=mime_type)
-                data = form
+        data: aiohttp.FormData | bytes | None = None
+        headers: dict[str, str] | None = None
+        if request_data is not None and uploading:
+            form = aiohttp.FormData()
+            for name, value in request_data.json_parameters.items():
+                form.add_field(name, value)
+            for name, (filename, content, mime_type) in request_data.multipart_data.items():
+                form.add_field(name, content, filename=filename, content_type=mime_type)
+            data = form
+        elif request_data is not None:
+            # A JSON body, which the Bot API takes for every method but uploads: cheaper to
+            # build than a form (urlencoding a Vietnamese text byte by byte in Python).
+            data = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            headers = JSON_HEADERS
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+            async with self._session.request(method, url, data=data, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
