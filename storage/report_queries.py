@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -168,15 +167,22 @@ class ReportQueries:
         return await connection.execute(query)
 
     @property
+    def parallel(self) -> bool:
+        """Whether :meth:`readers` can open connections besides the session's."""
+        return isinstance(self.session.bind, AsyncEngine)
+
+    @property
     def _dialect(self) -> str:
         bind = self.session.bind
         return bind.dialect.name if bind is not None else ""
 
     @asynccontextmanager
-    async def readers(self, count: int) -> AsyncIterator[list[ReportQueries]]:
-        """This object and up to ``count - 1`` more on other connections, to run independent
-        queries at the same time, each on its own core: on PostgreSQL in their own server
-        processes, on SQLite in their own threads (WAL lets readers run side by side).
+    async def readers(self, count: int, *, aside: bool = False) -> AsyncIterator[list[ReportQueries]]:
+        """``count`` of these objects on different connections, to run independent queries at
+        the same time, each on its own core: on PostgreSQL in their own server processes, on
+        SQLite in their own threads (WAL lets readers run side by side). The first is this
+        object (on the session's connection) unless ``aside``; the others are on connections
+        of their own. Fewer when the session has no engine to take connections from.
 
         The other connections are always read-only (SQLite: a deferred ``BEGIN``, no write
         lock), whatever this session's unit of work. Each query sees a consistent snapshot, as
@@ -185,10 +191,10 @@ class ReportQueries:
         """
         engine = self.session.bind
         async with AsyncExitStack() as stack:
-            found = [self]
+            found = [] if aside else [self]
             if isinstance(engine, AsyncEngine):
                 reader_engine = read_only_engine(engine)
-                for _ in range(count - 1):
+                while len(found) < count:
                     connection = await stack.enter_async_context(reader_engine.connect())
                     found.append(ReportQueries(self.session, connection))
             yield found
@@ -404,18 +410,30 @@ class ReportQueries:
         return formatted
 
     async def case_sheet_rows(
-        self, window: Window, ids: list[int], sheet: CaseSheet, batch: int = 5000, connections: int = 2
-    ) -> AsyncIterator[tuple[str, int]]:
+        self,
+        window: Window,
+        ids: list[int],
+        sheet: CaseSheet,
+        *,
+        batch: int = 5000,
+        connections: int = 2,
+        ahead: int = 2,
+        aside: bool = False,
+    ) -> AsyncGenerator[tuple[str, int], None]:
         """The case list's rows as SpreadsheetML, written by the database, ``batch`` rows at a time.
 
-        One string per case of ``ids``, in that order: ``<row>`` with its 18 cells as XlsxWriter
-        writes them (inline strings; dates and local times as Excel serials with the sheet's
-        styles; empty cells left out), the row number left as :data:`ROW_NUMBER` for the caller
-        to fill in. Python then only numbers, joins and compresses these strings: building the
-        cells case by case in Python cost about 200 µs a row. The text cells are the caller's
-        escaped labels, except the case code and the channel, escaped here (``&``, ``<``,
-        ``>``: codes are the bot's own ``PREFIX-YYYY-NNNNN``, channels its channel names). No
-        description and no contact is read, only the anonymous flag.
+        Yields, for each batch of ``ids`` in order, the text of its rows and how many there
+        are: ``<row>`` elements numbered from 2 (row 1 is the header), with the 18 cells as
+        XlsxWriter writes them (inline strings; dates and local times as Excel serials with the
+        sheet's styles; empty cells left out). Python only joins and compresses these strings:
+        building the cells case by case in Python cost 100 to 200 µs a row. The text cells are
+        the caller's escaped labels, except the case code and the channel, escaped here (``&``,
+        ``<``, ``>``: codes are the bot's own ``PREFIX-YYYY-NNNNN``, channels its channel
+        names). No description and no contact is read, only the anonymous flag.
+
+        Batches run on ``connections`` connections at once on PostgreSQL (one on SQLite, see
+        below), each at most ``ahead`` batches before the caller takes them; with ``aside``,
+        none of them is the session's, which stays free for other queries meanwhile.
         """
         n = ROW_NUMBER
         c = _cases.c
@@ -497,25 +515,41 @@ class ReportQueries:
         # (for SQLite's allocator, it seems): twice the CPU time for the same elapsed time.
         if self._dialect != "postgresql" or len(ids) <= batch:
             connections = 1
-        async with self.readers(connections) as readers:
-            pages = [(first, ids[first : first + batch]) for first in range(0, len(ids), batch)]
-            running: deque[asyncio.Task[tuple[str, int]]] = deque()
-            for index, (first, chunk) in enumerate(pages[: len(readers)]):
-                running.append(asyncio.create_task(readers[index]._sheet_page(row, first, chunk)))
-            following = len(running)
+        pages = [(first, ids[first : first + batch]) for first in range(0, len(ids), batch)]
+        done: list[asyncio.Future[tuple[str, int]]] = [asyncio.get_running_loop().create_future() for _ in pages]
+
+        async def work(reader: ReportQueries, mine: range, room: asyncio.Semaphore) -> None:
+            # Each connection takes every n-th batch, at most ``ahead`` batches before they are
+            # taken: memory stays bounded, and the batch awaited next never waits for room.
+            for index in mine:
+                await room.acquire()
+                first, chunk = pages[index]
+                try:
+                    done[index].set_result(await reader._sheet_page(row, first, chunk))
+                except BaseException as exc:
+                    done[index].set_exception(exc)
+                    raise
+
+        async with self.readers(connections, aside=aside) as readers:
+            if not readers:
+                raise RuntimeError("no connection to read the case list on")
+            rooms = [asyncio.Semaphore(ahead) for _ in readers]
+            workers = [
+                asyncio.create_task(work(reader, range(number, len(pages), len(readers)), rooms[number]))
+                for number, reader in enumerate(readers)
+            ]
             try:
-                while running:
-                    page = await running.popleft()
-                    if following < len(pages):
-                        first, chunk = pages[following]
-                        reader = readers[following % len(readers)]
-                        running.append(asyncio.create_task(reader._sheet_page(row, first, chunk)))
-                        following += 1
-                    yield page
+                for index, page in enumerate(done):
+                    result = await page
+                    rooms[index % len(readers)].release()
+                    yield result
             finally:
-                for task in running:
-                    task.cancel()
-                await asyncio.gather(*running, return_exceptions=True)
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                for page in done:
+                    if page.done() and not page.cancelled():
+                        page.exception()  # retrieved: a batch after a failure is not reported twice
 
     def _unit_label(self, units: dict[int, str]) -> ColumnElement[Any]:
         """A case's unit name cell: on PostgreSQL an array subscript by unit id (a CASE with a

@@ -26,7 +26,7 @@ from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
 from bot.app import App
 from bot.reports import periods, service
-from bot.reports.workbook import _case_workbook, _Formats
+from bot.reports.workbook import _Formats, case_sheet
 from storage.models import Case, Rating, Unit
 from storage.report_queries import FINISHED_STATUSES, ReportQueries
 from tests import reports_dataset
@@ -225,7 +225,7 @@ async def test_batches_give_the_same_rows(app: App, data: reports_dataset.Datase
             select(Case.id).where(col(Case.id).in_(ids)).order_by(col(Case.received_at), col(Case.id))
         )
         assert ids == list(listed.all())
-        sheet = _case_workbook(service.translator(app.services), bundle.figures, "x", tmp_path / "x.xlsx")
+        sheet = case_sheet(service.translator(app.services), bundle.figures.units)
         whole = [page async for page in queries.case_sheet_rows(bundle.figures.window, ids, sheet, connections=1)]
         pieces = [
             page async for page in queries.case_sheet_rows(bundle.figures.window, ids, sheet, batch=7, connections=2)

@@ -30,6 +30,7 @@ from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
 from bot.dialog.catalog import Translator
 from bot.reports.figures import Cell, Figures
+from bot.services.cases import CASE_TYPES
 from bot.transports.base import plain_text
 from storage.report_queries import CASE_SHEET_COLUMNS, FINISHED_STATUSES, OPEN_STATUSES, CaseSheet
 
@@ -260,36 +261,53 @@ def _inline(text: str) -> str:
     return f"<is><t{space}>{data}</t></is>"
 
 
-CaseRows = Callable[[CaseSheet], AsyncIterator[tuple[str, int]]]
-
-
 async def write_cases(
     t: Translator,
     figures: Figures,
     title: str,
-    rows: CaseRows,
+    rows: AsyncIterator[tuple[str, int]],
     total: int,
     path: Path,
     progress: Callable[[int], None] = lambda _: None,
 ) -> int:
     """The case list (first sheet) and the tables; returns the number of cases written.
 
-    ``rows`` gives the case rows as SpreadsheetML, written by the database
-    (:meth:`storage.report_queries.ReportQueries.case_sheet_rows`) with the labels and styles
-    of :class:`CaseSheet` set here; ``total`` is how many there are. XlsxWriter writes the
-    workbook with only the header row in the case sheet; the rows are then streamed into that
-    sheet while the archive is copied, each batch compressed in a worker thread while the
-    database produces the next.
+    ``rows`` gives the case rows as SpreadsheetML in batches (text, number of rows), written by
+    the database (:meth:`storage.report_queries.ReportQueries.case_sheet_rows`) with the
+    labels and styles of :func:`case_sheet`; ``total`` is how many there are. XlsxWriter
+    writes the workbook (in a thread) with only the header row in the case sheet; the rows are
+    then streamed into that sheet while the archive is copied, each batch compressed in a
+    worker thread while the database produces the next.
     """
-    # XlsxWriter's part runs in a thread: it takes a moment and the bot's event loop goes on.
-    case_sheet = await asyncio.to_thread(_case_workbook, t, figures, title, path)
-    return await _stream_rows(path, rows(case_sheet), total, progress)
+    await asyncio.to_thread(_case_workbook, t, figures, title, path)
+    return await _stream_rows(path, rows, total, progress)
 
 
-def _case_workbook(t: Translator, figures: Figures, title: str, path: Path) -> CaseSheet:
-    """The case workbook with the header row only in its case sheet; the labels and styles
-    the database needs to write the rows."""
+# The case workbook numbers its cell styles in this order before anything is written (bold 1,
+# date 2, date and time 3; 0 is Excel's default), so that the database is told the styles of
+# the rows before XlsxWriter has run.
+_DATE_STYLE, _DATETIME_STYLE = 2, 3
+
+
+def case_sheet(t: Translator, units: dict[int, str]) -> CaseSheet:
+    """The labels and styles the database needs to write the case rows; ``units``: names by id."""
+    return CaseSheet(
+        types={name: _inline(_label(t, f"case_type.{name}")) for name in CASE_TYPES},
+        units={unit_id: _inline(name) for unit_id, name in units.items()},
+        statuses={name: _inline(_label(t, f"reports.status.{name}")) for name in (*OPEN_STATUSES, *FINISHED_STATUSES)},
+        verdicts={key: _inline(_label(t, f"reports.verdict.{key}")) for key in ("on_time", "late", "open", "overdue")},
+        yes=_inline(_label(t, "reports.col.yes")),
+        no=_inline(_label(t, "reports.col.no")),
+        date_style=_DATE_STYLE,
+        datetime_style=_DATETIME_STYLE,
+    )
+
+
+def _case_workbook(t: Translator, figures: Figures, title: str, path: Path) -> None:
+    """The case workbook with the header row only in its case sheet."""
     workbook, formats = _open(path)
+    for number, used in enumerate((formats.bold, formats.date, formats.datetime), start=1):
+        assert used._get_xf_index() == number
     # The case list is the first sheet: XlsxWriter orders sheets as they are added.
     sheet = workbook.add_worksheet(_label(t, "reports.xlsx.sheet_cases")[:31])
     for table in tables(t, figures):
@@ -319,19 +337,7 @@ def _case_workbook(t: Translator, figures: Figures, title: str, path: Path) -> C
         sheet.set_column(index, index, width)
         sheet.write_string(0, index, _label(t, f"reports.col.{name}"), formats.bold)
     sheet.freeze_panes(1, 1)
-    case_sheet = CaseSheet(
-        types={name: _inline(_label(t, f"case_type.{name}")) for name in figures.by_type()},
-        units={unit_id: _inline(name) for unit_id, name in figures.units.items()},
-        statuses={name: _inline(_label(t, f"reports.status.{name}")) for name in (*OPEN_STATUSES, *FINISHED_STATUSES)},
-        verdicts={key: _inline(_label(t, f"reports.verdict.{key}")) for key in ("on_time", "late", "open", "overdue")},
-        yes=_inline(_label(t, "reports.col.yes")),
-        no=_inline(_label(t, "reports.col.no")),
-        # The style numbers XlsxWriter gives the two formats (it writes them to styles.xml).
-        date_style=formats.date._get_xf_index(),
-        datetime_style=formats.datetime._get_xf_index(),
-    )
     workbook.close()
-    return case_sheet
 
 
 async def _stream_rows(
