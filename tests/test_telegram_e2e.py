@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from bot.app import App, open_app
+from bot.dialog.types import Button, Outgoing
 from bot.outbox import OutboxWorker
+from bot.transports.base import plain_text
 from bot.transports.telegram import TelegramTransport
 from storage.models import Case, OutboxMessage
 from tests.conftest import make_config
@@ -170,3 +173,27 @@ async def _outbox_row(app: App, predicate: Callable[[OutboxMessage], bool], time
         if loop.time() > deadline:
             raise AssertionError(f"outbox row never matched: {row}")
         await asyncio.sleep(0.02)
+
+
+async def test_a_caption_longer_than_telegram_allows_continues_in_messages(running: Running, tmp_path: Path) -> None:
+    user = 4242
+    await running.tg.send_text(user, "/start")
+    await running.replies(user, 2)  # the greeting and the consent question
+    already = len(running.tg.messages(user))
+    report = tmp_path / "bao-cao-tuan.xlsx"
+    report.write_bytes(b"PK\x03\x04 spreadsheet")
+    lines = [f"Xã số {number}: <b>{number * 3}</b> hồ sơ, đúng hạn <i>{90 + number % 10} %</i>" for number in range(60)]
+    text = "<b>Báo cáo tuần 48</b>\n" + "\n".join(lines)
+    message = Outgoing("telegram", str(user), text, ((Button("Xem", "tok-xem"),),), file=str(report))
+    assert running.transport.pieces(message) == 3
+
+    await running.transport.send(message)
+
+    sent = running.tg.messages(user)[already:]
+    assert [m.method for m in sent] == ["sendDocument", "sendMessage", "sendMessage"]
+    assert sent[0].file_name == "bao-cao-tuan.xlsx"
+    assert sent[0].plain_text is not None and sent[0].plain_text.startswith("Báo cáo tuần 48\nXã số 0: 0 hồ sơ")
+    assert all(len(m.plain_text or "") <= 1024 for m in sent[:1])
+    shown = "\n".join(m.plain_text or "" for m in sent)
+    assert shown.split() == plain_text(text).split()  # nothing lost, every tag closed and reopened
+    assert [m.button_labels() for m in sent] == [[], [], ["Xem"]]  # the buttons under the last piece

@@ -154,6 +154,12 @@ def text_pieces(text: str) -> list[str]:
     return split_html(text, MessageLimit.MAX_TEXT_LENGTH)
 
 
+def caption_pieces(text: str) -> tuple[str | None, list[str]]:
+    """A photo's or file's caption (None for none), and the messages for what does not fit in it."""
+    pieces = split_html(text, MessageLimit.CAPTION_LENGTH)
+    return (pieces[0], pieces[1:]) if pieces else (None, [])
+
+
 def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
     if not message.buttons:
         return None
@@ -478,38 +484,36 @@ class TelegramTransport:
     # ---------------------------------------------------------------- sending
 
     async def send(self, message: Outgoing) -> None:
-        bot = self.bot
         chat_id = int(message.chat_id)
         if message.file or message.photo:
-            await self._send_media(message)
-            return
-        pieces = text_pieces(message.text)
-        for index, piece in enumerate(pieces):
+            caption, rest = caption_pieces(message.text)
+            await self._send_media(message, caption, with_buttons=not rest)
+        else:
+            rest = text_pieces(message.text)
+        for index, piece in enumerate(rest):
             call: dict[str, Any] = {"chat_id": chat_id, "text": piece, "parse_mode": ParseMode.HTML}
-            if index == len(pieces) - 1 and message.buttons:
+            if index == len(rest) - 1 and message.buttons:
                 call["reply_markup"] = keyboard_json(message)
-            await bot.do_api_request("sendMessage", api_kwargs=call)
+            await self.bot.do_api_request("sendMessage", api_kwargs=call)
 
-    async def _send_media(self, message: Outgoing) -> None:
-        """A file from disk (reports) or a photo Telegram already has, with the text as caption."""
+    async def _send_media(self, message: Outgoing, caption: str | None, *, with_buttons: bool) -> None:
+        """A file from disk (reports) or a photo Telegram already has, under ``caption``."""
         bot = self.bot
         chat_id = int(message.chat_id)
-        markup = keyboard(message)
+        markup = keyboard(message) if with_buttons else None
         if message.file:
             path = Path(message.file)
             if message.file_kind == "photo":
-                await bot.send_photo(chat_id, path, caption=message.text[:1000] or None, reply_markup=markup)
+                await bot.send_photo(chat_id, path, caption=caption, reply_markup=markup)
             else:
-                await bot.send_document(
-                    chat_id, path, caption=message.text[:1000] or None, filename=path.name, reply_markup=markup
-                )
+                await bot.send_document(chat_id, path, caption=caption, filename=path.name, reply_markup=markup)
         elif message.photo:
-            await bot.send_photo(chat_id, message.photo, caption=message.text[:1000], reply_markup=markup)
+            await bot.send_photo(chat_id, message.photo, caption=caption, reply_markup=markup)
 
     def pieces(self, message: Outgoing) -> int:
         """How many Bot API calls ``send`` makes for the message (the outbox paces by it)."""
         if message.file or message.photo:
-            return 1
+            return 1 + len(caption_pieces(message.text)[1])
         return len(text_pieces(message.text))
 
     async def deliver(self, message: Outgoing) -> None:
