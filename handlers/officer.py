@@ -48,10 +48,16 @@ async def page(turn: Turn) -> Next:
     rows, total = await turn.uow.cases.open_for_units(units, types, (number - 1) * PAGE_SIZE, PAGE_SIZE)
     if total == 0:
         return done(turn.say("officer.inbox_empty"))
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if number > pages:  # a page typed past the end, or cases closed since: show the last one
+        number = pages
+        rows, total = await turn.uow.cases.open_for_units(units, types, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     today = turn.services.deadlines.local_date(turn.now)
     lines = [_inbox_line(turn, case, today) for case in rows]
     options = [Option(case.code, f"flow:case:view:{case.id}") for case in rows]
-    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if number > 1:
+        options.append(turn.option("officer.previous_page", f"flow:inbox:{number - 1}"))
     if number < pages:
         options.append(turn.option("officer.next_page", f"flow:inbox:{number + 1}"))
     text = turn.t("officer.inbox", total=total, page=number, pages=pages, lines=Markup("\n".join(lines)))

@@ -263,6 +263,12 @@ async def test_inbox_lists_nearest_deadline_first_and_pages(app: App, clock: Fak
     assert listed == codes[:8]
     await officer.press("Trang sau")
     assert re.findall(r"CN-\d{4}-\d{5}", officer.text) == codes[8:]
+    assert "Trang sau" not in officer.labels
+    await officer.press("Trang trước")
+    assert re.findall(r"CN-\d{4}-\d{5}", officer.text) == codes[:8]
+    await officer.say("/hopthu 7")  # past the last page: the last page, not an empty list
+    assert "10 hồ sơ đang mở (trang 2/2)" in officer.text
+    assert re.findall(r"CN-\d{4}-\d{5}", officer.text) == codes[8:]
 
 
 PERMISSIONS = {
