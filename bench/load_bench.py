@@ -69,7 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.dialog.catalog import Catalog  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram, SentMessage  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram, SentMessage, max_in_window  # noqa: E402
 
 EVAL = ROOT / "tests" / "data" / "faq_eval.tsv"
 ECHO_BOT = ROOT / "bench" / "echo_bot.py"
@@ -723,16 +723,6 @@ class FanoutResult:
             "ideal": round(self.ideal, 1),
             "over_ideal": round(self.seconds / self.ideal - 1, 4),
         }
-
-
-def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
-    """The most of ``times`` (sorted) within any ``window`` seconds (as FakeTelegram.max_per_second)."""
-    best = start = 0
-    for end, at in enumerate(times):
-        while at - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 async def queue_notices(url: str, count: int) -> None:

@@ -71,7 +71,7 @@ import json
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -862,13 +862,7 @@ class FakeTelegram:
 
     def max_per_second(self, chat_id: int | None = None, window: float = 1.0) -> int:
         """The most messages sent (to ``chat_id``, or overall) within any ``window`` seconds."""
-        times = self.send_times(chat_id)
-        best = start = 0
-        for end, at in enumerate(times):
-            while at - times[start] >= window:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return max_in_window(self.send_times(chat_id), window)
 
     # ---------------------------------------------------------------- internals: state
 
@@ -1604,6 +1598,16 @@ class FakeTelegram:
                 "errors": len(self.errors),
             }
         )
+
+
+def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
+    """The most of ``times`` (sorted) within any ``window`` seconds."""
+    best = start = 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 def _coerce(name: str, value: str) -> Any:
