@@ -194,7 +194,9 @@ def main() -> None:
         print(json.dumps(asyncio.run(_measure(args.measure))))
         return
     load = prepare(args.backend, args.cases)
+    load_before = os.getloadavg()[0]
     results = run(args.backend, args.runs)
+    load_after = os.getloadavg()[0]
 
     def median(key: str) -> float:
         return statistics.median(result[key] for result in results)
@@ -202,17 +204,26 @@ def main() -> None:
     print(f"\n### {args.backend}, {args.cases:,} cases, median of {args.runs} runs\n")
     if load is not None:
         print(f"demo-data load: {load:.0f} s\n")
-    print("| report | cases in period | case-list rows | time (s) | bare GROUP BY (s) | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after\n")
+
+    def runs(key: str) -> str:
+        return " / ".join(f"{value:.2f}" for value in sorted(result[key] for result in results))
+
+    print("| report | cases in period | case-list rows | time (s), median | runs (s) | bare GROUP BY (s) | ratio |")
+    print("|---|---:|---:|---:|---|---:|---:|")
     for name in ("half_year", "weekly"):
         total, bare = median(name), median(f"{name}_bare")
         rows = results[0][f"{name}_rows"]
         print(
-            f"| {name} | {results[0][f'{name}_cases']:,} | {rows:,} | {total:.2f} | {bare:.3f} | {total / bare:.0f}x |"
+            f"| {name} | {results[0][f'{name}_cases']:,} | {rows:,} | {total:.2f} | {runs(name)} | {bare:.3f} "
+            f"| {total / bare:.0f}x |"
         )
     message = median("weekly_message")
     bare = median("weekly_bare")
-    print(f"| weekly message only (text + chart) | | | {message:.2f} | {bare:.3f} | {message / bare:.0f}x |")
+    print(
+        f"| weekly message only (text + chart) | | | {message:.2f} | {runs('weekly_message')} | {bare:.3f} "
+        f"| {message / bare:.0f}x |"
+    )
     print(
         f"\npeak RSS (whole process): median {median('peak_rss_mb'):.0f} MB, max "
         f"{max(r['peak_rss_mb'] for r in results):.0f} MB"

@@ -60,7 +60,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import read_only_engine
+from storage.db import READ_ONLY, read_only_engine
 from storage.models import Case, FaqFeedback, FaqRecord, Rating
 
 FINISHED_STATUSES = ("resolved", "closed", "rejected")
@@ -148,8 +148,9 @@ class CaseSheet:
     datetime_style: int
 
 
-# Where a case row's number goes in the row XML the database writes (filled in by Python,
-# which numbers the rows as it streams them): a control character, which no escaped text holds.
+# Where a case row's number goes in the row XML the database writes, replaced with the number
+# in the batch's query (PostgreSQL) or in Python (SQLite): a control character, which no
+# escaped text holds.
 ROW_NUMBER = "\x01"
 # The columns of the case sheet, A to R.
 CASE_SHEET_COLUMNS = 18
@@ -193,7 +194,9 @@ class ReportQueries:
         async with AsyncExitStack() as stack:
             found = [] if aside else [self]
             if isinstance(engine, AsyncEngine):
-                reader_engine = read_only_engine(engine)
+                # A read-only session's engine is already the readers' one (on SQLite an engine
+                # of its own, with a thread per connection); from any other, take that one.
+                reader_engine = engine if engine.get_execution_options().get(READ_ONLY) else read_only_engine(engine)
                 while len(found) < count:
                     connection = await stack.enter_async_context(reader_engine.connect())
                     found.append(ReportQueries(self.session, connection))
@@ -465,7 +468,7 @@ class ReportQueries:
             else_=text(sheet.verdicts["open"]),
         )
         # Rounded to 0.1 day as Python's round(days + 1e-9, 1) (PostgreSQL rounds numeric only),
-        # written as XlsxWriter writes that float: "4.9", "50" (the text always has one decimal).
+        # written as the float's shortest text: "4.9", "50" (SQL gives one decimal, "50.0").
         days: ColumnElement[Any] = self._seconds_between(c.received_at, finished_at) / 86400.0 + 1e-9
         if self._dialect == "postgresql":
             days = cast(days, Numeric)
