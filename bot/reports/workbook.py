@@ -9,7 +9,7 @@ of 18 cells, are written as SpreadsheetML by the database
 (:meth:`storage.report_queries.ReportQueries.case_sheet_rows`, with the labels escaped here)
 and streamed batch by batch into the case sheet, compressed in a worker thread: memory stays
 flat whatever the number of cases, and Python does no work per cell (built cell by cell in
-Python, the rows cost 100 to 200 µs each). The cells and their number formats (dates
+Python, the rows cost 75 to 200 µs each). The cells and their number formats (dates
 ``yyyy-mm-dd``, timestamps ``yyyy-mm-dd h:mm:ss``) are what XlsxWriter itself would write
 (tests/test_reports_case_sheet.py). No description and no contact is ever written: a
 denouncer's identity cannot leak from here, only the anonymous flag.
