@@ -76,9 +76,17 @@ async def _report(turn: Turn, text: str, scope: tuple[int, str] | str) -> Next:
     unit = None if isinstance(scope, str) else scope
     await _audit(turn, allowed=True, target=period.key, unit=None if unit is None else unit[1])
     out_dir = service.run_directory(services.config, period, turn.now, "on-demand")
-    bundle = await service.build(
-        turn.uow, services, period, out_dir, unit=unit, case_list=not period.is_long, report=period.is_long, named=True
-    )
+    async with turn.read_only() as reader:  # not in the turn's unit of work: see Turn.read_only
+        bundle = await service.build(
+            reader,
+            services,
+            period,
+            out_dir,
+            unit=unit,
+            case_list=not period.is_long,
+            report=period.is_long,
+            named=True,
+        )
     chat = [(turn.inbound.channel, turn.inbound.chat_id)]
     await service.enqueue(turn.uow, services, chat, bundle, with_text=False)
     return done(Reply(bundle.text), turn.say("reports.files_follow"))

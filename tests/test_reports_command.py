@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from bot.app import App, open_app
+from bot.reports import service
+from storage.db import READ_ONLY
 from storage.models import AuditEntry, Staff
+from storage.uow import UnitOfWork
 from tests import reports_dataset
 from tests.conftest import make_config
 from tests.helpers import Chat, FakeClock
@@ -114,3 +118,21 @@ async def test_unknown_period_is_explained(app: App) -> None:
     await chat.say("/baocao hôm qua")
     assert "không hiểu kỳ báo cáo «hôm qua»" in chat.text and "/baocao 2026-H1" in chat.text
     assert await _files(app, "console", "3006") == []
+
+
+async def test_the_report_is_read_in_a_read_only_unit_of_work(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not in the turn's own: on SQLite that one runs its statements in the event loop's thread."""
+    await reports_dataset.build(app)
+    await _staff(app, "3001", "district_admin")
+    seen: list[object] = []
+    build = service.build
+
+    async def spying_build(uow: UnitOfWork, *args: Any, **kwargs: Any) -> service.Bundle:
+        seen.append((await uow.session.connection()).sync_connection.get_execution_options().get(READ_ONLY))
+        return await build(uow, *args, **kwargs)
+
+    monkeypatch.setattr(service, "build", spying_build)
+    chat = Chat(app, user_id="3001")
+    await chat.say("/baocao 2026-W47")
+    assert "Tiếp nhận mới: 6" in chat.text
+    assert seen == [True]

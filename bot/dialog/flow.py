@@ -18,6 +18,8 @@ from bot.dialog.types import Inbound, Next, Option, Reply
 from bot.text import clean
 
 if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
     from bot.services.container import Services
     from storage.models import Citizen, Staff
     from storage.uow import UnitOfWork
@@ -36,11 +38,23 @@ class Turn:
     choice: str | None = None
     arg: str | None = None
     entered: bool = False  # True when the step runs because its flow just started
+    # Opens a unit of work that only reads, beside the turn's own (Database.read_only).
+    reader: Callable[[], AbstractAsyncContextManager[UnitOfWork]] | None = None
 
     @property
     def text(self) -> str:
         """What the person typed, without invisible and control characters (empty for photos, buttons, ...)."""
         return clean(self.inbound.text or "")
+
+    def read_only(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A unit of work that only reads, beside the turn's own, for long reads (a report).
+
+        On SQLite the turn's statements run in the event loop's thread; this one's run in
+        threads of their own, so a report on a large database does not stop the loop.
+        """
+        if self.reader is None:
+            raise RuntimeError("this turn has no read-only unit of work")
+        return self.reader()
 
     def say(self, key: str, *options: Option, columns: int = 1, **values: object) -> Reply:
         return Reply(self.t(key, **values), tuple(options), columns)

@@ -131,7 +131,8 @@ class DialogEngine:
         )
         staff = await uow.staff.find(inbound.channel, inbound.user_id)
         t = self.services.catalog.bind(citizen.language)
-        turn = Turn(inbound, uow, self.services, t, citizen, staff, now, copy.deepcopy(conversation.data))
+        data = copy.deepcopy(conversation.data)
+        turn = Turn(inbound, uow, self.services, t, citizen, staff, now, data, reader=self.db.read_only)
         preface: list[Reply] = []
         if conversation.flow and conversation.updated_at < now - ttl:
             preface.append(Reply(t("dialog.expired")))
