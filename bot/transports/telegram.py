@@ -17,12 +17,12 @@ again; the engine's ``processed_updates`` claim turns it into a no-op. PTB's ``E
 ``AIORateLimiter`` and ``Defaults``) sends: HTML with inline keyboards whose callback data are
 opaque tokens. Telegram's errors are mapped onto the outbox's retry policy.
 
-Two choices come from the load benchmark (docs/benchmarks.md, "Load"):
+These choices come from the load benchmark (docs/benchmarks.md, "Load"):
 
 * PTB talks HTTP through :class:`AiohttpRequest` rather than its default ``HTTPXRequest``:
   the same Bot API calls for about a third of the CPU (httpx and httpcore cost 3.5 ms of CPU a
   call here, part of it a failed ``import sniffio`` on every call; aiohttp about 1 ms), and a
-  reply is two or three calls;
+  reply is two or three calls; calls without files go as JSON bodies, not urlencoded forms;
 * replies (``sendMessage``) and the removal of a pressed keyboard (``editMessageReplyMarkup``)
   go through ``Bot.do_api_request``, which returns Telegram's answer as it came, instead of
   ``send_message`` and friends, which turn every answer into a ``Message`` that nobody reads:
