@@ -8,6 +8,7 @@ question to an officer, which becomes a case of type "hỏi đáp".
 
 from __future__ import annotations
 
+from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Reply
 from bot.services.faq import FaqEntry, FaqResult
@@ -42,6 +43,9 @@ async def ask(turn: Turn) -> Next:
 
 
 async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
+    if from_free_text and smalltalk.kind(question) is not None:
+        # "cảm ơn" after an answer, "alo" instead of pressing: not a question to search for.
+        return start("home", arg="free_text")
     question = clean(question)[:QUESTION_MAX]
     result = turn.services.faq.search(question)
     log = await turn.uow.faq.log(

@@ -1,13 +1,15 @@
 """Greeting, consent and the main menu; the answer to anything said outside a flow.
 
 ``/start`` greets, says what the bot does and asks for consent before any
-personal data is collected (no pre-ticked consent). Free text outside a flow
-goes to the procedure FAQ first; whatever the bot cannot place gets the menu,
-never silence.
+personal data is collected (no pre-ticked consent). A greeting typed instead
+of /start ("alo", "chào anh") greets the same way; thanks and "ok" get the
+menu. Other free text outside a flow goes to the procedure FAQ first; whatever
+the bot cannot place gets the menu, never silence.
 """
 
 from __future__ import annotations
 
+from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Reply
 from bot.services import casework
@@ -46,11 +48,16 @@ async def enter(turn: Turn) -> Next:
     if turn.arg == "menu":
         return done(menu(turn))
     if turn.inbound.command in ("start", "batdau"):
-        greeting = turn.say("home.greeting", office=turn.services.config.deployment.name)
-        if turn.citizen.consent_at is None:
-            return goto("consent", greeting, consent_question(turn))
-        return done(greeting, menu(turn))
+        return greet(turn)
     return done(menu(turn))
+
+
+def greet(turn: Turn) -> Next:
+    """What the bot does, then the consent question (first time) or the menu."""
+    greeting = turn.say("home.greeting", office=turn.services.config.deployment.name)
+    if turn.citizen.consent_at is None:
+        return goto("consent", greeting, consent_question(turn))
+    return done(greeting, menu(turn))
 
 
 @flow.step("consent")
@@ -66,6 +73,13 @@ async def consent(turn: Turn) -> Next:
 
 async def free_text(turn: Turn) -> Next:
     kind = turn.inbound.kind
+    said = smalltalk.kind(turn.text) if kind == "text" else None
+    if said == "greeting":  # "alo", "chào anh": a first-time user on Zalo never types /start
+        return greet(turn)
+    if said == "thanks":
+        return done(menu(turn, "home.thanks"))
+    if said == "ack":
+        return done(menu(turn, "menu.more"))
     waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
     if waiting is not None and kind in ("text", "photo") and (turn.text or turn.inbound.attachment):
         # An officer asked this citizen for more: their next message answers it.

@@ -192,7 +192,7 @@ async def test_duplicate_update_is_processed_once(app: App) -> None:
 
 async def test_text_outside_flows_is_never_met_with_silence(app: App) -> None:
     chat = Chat(app)
-    await chat.say("alo")
+    await chat.say("hmm")
     assert "chưa hiểu" in chat.text and "📝 Gửi phản ánh, kiến nghị" in chat.labels
     await chat.other("sticker")
     assert "chữ, ảnh và vị trí" in chat.text
@@ -200,6 +200,47 @@ async def test_text_outside_flows_is_never_met_with_silence(app: App) -> None:
     assert "chưa bắt đầu gửi phản ánh" in chat.text
     await chat.say("/khonglenh")
     assert "không hiểu lệnh" in chat.text
+
+
+async def test_a_typed_greeting_greets_and_asks_consent_like_start(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("Alô")
+    assert "Xin chào" in chat.text and "chưa hiểu" not in chat.text
+    await chat.press("Tôi đồng ý")
+    citizens = await _rows(app, Citizen)
+    assert citizens[0].consent_at is not None
+    await chat.say("chào anh ạ")
+    assert "Xin chào" in chat.text and "✅ Tôi đồng ý" not in chat.labels
+    assert "📝 Gửi phản ánh, kiến nghị" in chat.labels
+    await chat.say("cám ơn nhiều nha")
+    assert "không có chi" in chat.text and "chưa hiểu" not in chat.text
+    await chat.say("ok")
+    assert "Bạn cần gì thêm" in chat.text and "chưa hiểu" not in chat.text
+    # A greeting with a question in it is a question.
+    await chat.say("chào anh, làm giấy khai sinh cho con ở đâu")
+    assert "Xin chào" not in chat.text
+
+
+async def test_cancel_words_typed_without_the_slash(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    for word in ("hủy", "thoi", "Quay lại"):
+        await chat.press("Gửi phản ánh")
+        await chat.press("Phản ánh")
+        await chat.say(word)
+        assert "Đã hủy" in chat.text, word
+        assert "📝 Gửi phản ánh, kiến nghị" in chat.labels
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say("kim hoa")
+    await chat.say("Đường ấp Cầu Xây hư")
+    await chat.say("huy")
+    assert "Đã hủy" in chat.text
+    await chat.say("hmm")  # the draft is gone: free text again, not a description
+    assert "Đã ghi nhận" not in chat.text
+    assert await _rows(app, Case) == []
+    await chat.say("menu")  # idle: just the menu
+    assert "Bạn cần gì?" in chat.text and "không có việc gì" not in chat.text
 
 
 async def test_reception_schedule(app: App) -> None:

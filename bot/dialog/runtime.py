@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.dialog import choices
+from bot.dialog import choices, smalltalk
 from bot.dialog.flood import FloodLimiter, Verdict
 from bot.dialog.flow import Flow, FlowRegistry, Turn
 from bot.dialog.types import Inbound, Next, Outgoing, Reply
@@ -161,11 +161,7 @@ class DialogEngine:
         t = turn.t
         if inbound.kind == "command" and inbound.command:
             if inbound.command in CANCEL_COMMANDS:
-                was_busy = conversation.flow is not None
-                _reset(conversation)
-                turn.data = {}
-                key = "dialog.cancelled" if was_busy else "dialog.nothing_to_cancel"
-                return Next([Reply(t(key))], flow=HOME_FLOW, arg="menu"), None, None
+                return self._cancel(turn, conversation, typed=False), None, None
             flow = self.registry.commands.get(inbound.command)
             if flow is None and conversation.flow:
                 # A mistyped command (on Zalo, any text starting with "/") does not throw away
@@ -197,6 +193,9 @@ class DialogEngine:
                 turn.data = {}
                 return Next(flow=name, arg=arg or None), None, None
             turn.choice = resolved
+        elif inbound.kind == "text" and smalltalk.is_cancel(inbound.text or ""):
+            # "hủy", "thôi", "quay lại" typed without the slash: no option of this step says so.
+            return self._cancel(turn, conversation, typed=True), None, None
 
         if conversation.flow and conversation.step:
             flow = self.registry.get(conversation.flow)
@@ -207,6 +206,17 @@ class DialogEngine:
             _reset(conversation)
             turn.data = {}
         return Next(flow=HOME_FLOW, arg="free_text"), None, None
+
+    def _cancel(self, turn: Turn, conversation: Conversation, *, typed: bool) -> Next:
+        """Drop what is in progress and show the menu; a typed word when idle just gets the menu."""
+        was_busy = conversation.flow is not None
+        _reset(conversation)
+        turn.data = {}
+        if was_busy:
+            return Next([Reply(turn.t("dialog.cancelled"))], flow=HOME_FLOW, arg="menu")
+        if typed:
+            return Next(flow=HOME_FLOW, arg="menu")
+        return Next([Reply(turn.t("dialog.nothing_to_cancel"))], flow=HOME_FLOW, arg="menu")
 
     async def _resolve(self, turn: Turn, conversation: Conversation, token: str) -> str | Next:
         """The value behind a token, or a reply saying the button can no longer be used."""
