@@ -29,6 +29,8 @@ ALL_UNITS = "unit:all"
 MAX_PARTS = 30
 MAX_PHOTOS = 10
 _PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
+# "Không", "ko có": a typed no to the optional phone number, as the Bỏ qua button.
+_NO_PHONE = frozenset({"khong", "ko", "k", "hong", "khong co", "ko co", "khong can", "bo qua", "no", "skip"})
 _COMMAND_TYPES = {"khieunai": "khieu_nai", "tocao": "to_cao", "kiennghi": "kien_nghi"}
 
 
@@ -256,7 +258,7 @@ async def ask_name(turn: Turn) -> Next:
 async def ask_phone(turn: Turn) -> Next:
     draft = _draft(turn)
     required = draft.type in CONTACT_REQUIRED
-    if turn.choice == SKIP and not required:
+    if not required and (turn.choice == SKIP or fold(turn.text) in _NO_PHONE):
         return _confirm(turn)
     raw = turn.inbound.phone or (turn.choice or "").removeprefix("phone:") or turn.text
     phone = normalise_phone(raw)

@@ -243,6 +243,20 @@ async def test_cancel_words_typed_without_the_slash(app: App) -> None:
     assert "Bạn cần gì?" in chat.text and "không có việc gì" not in chat.text
 
 
+async def test_a_typed_no_skips_the_optional_phone(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say("Mỹ Hòa")
+    await chat.say("Đèn đường tắt")
+    await chat.say("xong")
+    assert "không bắt buộc" in chat.text
+    await chat.say("Không")
+    assert "Kiểm tra lại" in chat.text and "Liên hệ: không để lại" in chat.text
+    assert "chưa đúng" not in chat.text
+
+
 async def test_reception_schedule(app: App) -> None:
     chat = Chat(app)
     await chat.say("/lichtiepdan")
