@@ -41,6 +41,8 @@ async def start(turn: Turn) -> Next:
     if turn.inbound.command == "faq" and (not words or words[0] not in ("them", "gan")):
         return done(turn.say("faq_learn.usage"))
     reference = words[0] if turn.arg and not turn.inbound.command else (words[1] if len(words) > 1 else "")
+    if not reference:
+        return done(turn.say("faq_learn.usage"))
     case, answer = await _answered_question(turn, reference)
     if case is None or (not can(actor, "reply", case) and not actor.is_admin):
         return await refuse(turn, "faq_learn", reference or None)

@@ -32,7 +32,13 @@ def actor_of(turn: Turn) -> Actor:
 async def refuse(turn: Turn, action: str, target: str | None) -> Next:
     """A plain refusal, and an audit entry saying who tried what."""
     await turn.audit(action, target, allowed=False)
-    return done(turn.say("staff.not_allowed"))
+    return done(refusal(turn))
+
+
+def refusal(turn: Turn) -> Reply:
+    """'For officers only' to a citizen; an officer is told that it is beyond their role instead."""
+    staff = turn.staff is not None or turn.services.is_super_admin(turn.inbound)
+    return turn.say("staff.forbidden" if staff else "staff.not_allowed")
 
 
 # --- inbox -----------------------------------------------------------------------------------------

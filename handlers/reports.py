@@ -3,7 +3,7 @@
 Why this module exists: Nội vụ and the unit leads want figures between the scheduled sends.
 The reply is the digest text; the chart and the spreadsheet (or, for long periods, the DOCX
 report and its annex) follow through the outbox. Anyone else who is staff is refused with the
-same words as elsewhere and the refusal is audited; citizens are stopped earlier by the dialog
+same words as elsewhere ("ngoài quyền hạn") and the refusal is audited; citizens are stopped earlier by the dialog
 engine (the flow is staff-only). An on-demand report never counts as a scheduled send.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
 from bot.reports import periods, service
+from handlers.officer import refusal
 
 flow = Flow("reports", entry="start", commands=("baocao", "report"), staff_only=True)
 
@@ -44,7 +45,7 @@ async def start(turn: Turn) -> Next:
     scope = await _scope(turn)
     if scope is None:
         await _audit(turn, allowed=False, target=turn.arg)
-        return done(turn.say("staff.not_allowed"))
+        return done(refusal(turn))
     if not turn.arg:
         options = (
             turn.option("reports.option_week", "tuan"),
@@ -60,7 +61,7 @@ async def pick(turn: Turn) -> Next:
     scope = await _scope(turn)
     if scope is None:
         await _audit(turn, allowed=False, target=turn.choice or turn.text)
-        return done(turn.say("staff.not_allowed"))
+        return done(refusal(turn))
     text = turn.choice or turn.text
     if not text:
         return await start(turn)

@@ -97,7 +97,7 @@ async def test_other_staff_are_refused_and_audited(app: App, role: str) -> None:
     await _staff(app, "3004", role, None)
     chat = Chat(app, user_id="3004")
     await chat.say("/baocao 2026")
-    assert chat.text == "Lệnh này chỉ dành cho cán bộ."
+    assert chat.text == "⛔ Việc này ngoài quyền hạn của bạn."
     assert await _files(app, "console", "3004") == []
     entry = (await _audit(app))[-1]
     assert (entry.actor, entry.action, entry.allowed) == ("3004", "report", False)
