@@ -7,6 +7,9 @@ check loading, validation, normalisation and the behaviour of the index.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -438,6 +441,43 @@ def test_entries_with_the_same_question_make_the_search_unsure() -> None:
     result = FaqIndex(twins).search("giấy xác nhận cư trú")
     assert result.outcome == "unsure"
     assert {m.id for m in result.suggestions} == {"a", "b"}
+
+
+# Nine entries that share the query's only words ("xã hội") earn the same in the
+# inverted-index pass; the one that names the thing asked about must still be scored,
+# wherever it stands in the index.
+_TIED = [entry(f"tro-giup-{n}", f"Trợ giúp xã hội loại {n}", f"hỏi việc {n} của xã hội") for n in range(8)]
+_TIED_TARGET = entry("nha-o-xa-hoi", "Nhà ở xã hội", "mua nhà ở xã hội", "thuê nhà ở xã hội")
+
+
+@pytest.mark.parametrize("position", [0, 4, 8])
+def test_entries_tied_at_the_shortlist_cut_are_all_scored(position: int) -> None:
+    entries = [*_TIED[:position], _TIED_TARGET, *_TIED[position:]]
+    assert top(FaqIndex(entries), "nha o xa hoi") == "nha-o-xa-hoi"
+
+
+def test_search_does_not_depend_on_the_hash_seed() -> None:
+    """Sets iterate in an order that changes with PYTHONHASHSEED; results must not."""
+    script = (
+        "from tests.test_faq_search import FaqIndex, _TIED, _TIED_TARGET, INDEX\n"
+        "index = FaqIndex([*_TIED, _TIED_TARGET])\n"
+        "for q in ('nha o xa hoi', 'xa hoi', 'lam giay khai sanh cho con', 'giay to'):\n"
+        "    for r in (index.search(q), INDEX.search(q)):\n"
+        "        print(r.outcome, [(m.id, m.score) for m in r.suggestions])\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 5, 8)
+    }
+    assert len(outputs) == 1, outputs
 
 
 @settings(max_examples=200, deadline=None)

@@ -383,8 +383,12 @@ _GUESS_CREDIT = 0.5
 _LONE_CREDIT = 0.3
 _BOUND_SHARE = 0.8
 _BOUND_MIN_COUNT = 3
-# Entries kept from the inverted-index pass for the (costlier) per-question scoring.
+# Entries kept from the inverted-index pass for the (costlier) per-question scoring,
+# and at most how many with them when several earn exactly what the last one earns
+# (a short query whose words many entries share: "nhà ở xã hội" against every
+# entry with "xã hội"); cutting such a tie would drop an entry for no reason.
 _CANDIDATES = 6
+_CANDIDATES_WITH_TIES = 12
 # The inverted-index pass walks at most this many postings (see _shortlist): all
 # of them for most queries on an index of a hundred entries.
 _WALK_BUDGET = 1000
@@ -463,7 +467,9 @@ class _Query:
     @staticmethod
     def earned(weights: Mapping[str, float], features: frozenset[str]) -> float:
         """Sum of ``weights`` over the keys found in ``features``."""
-        return sum(weights[f] for f in features.intersection(weights))
+        # Summed in the query's order: a set's order changes with PYTHONHASHSEED, and
+        # so would the last bits of the sum, and the order of entries that tie.
+        return sum(weight for feature, weight in weights.items() if feature in features)
 
     def features(self) -> dict[str, float]:
         """Words and bigrams with what they earn an entry that has them."""
@@ -479,7 +485,9 @@ class FaqIndex:
         self._entries: dict[str, FaqEntry] = {}
         self._choices: dict[str, tuple[_Choice, ...]] = {}
         self._features: dict[str, frozenset[str]] = {}  # entry id -> its words and bigrams
-        self._postings: dict[str, set[str]] = {}  # word or bigram -> entry ids
+        # word or bigram -> entry ids, in the order they were added (a dict, not a set,
+        # so that the search does not depend on PYTHONHASHSEED)
+        self._postings: dict[str, dict[str, None]] = {}
         self._compounds: Counter[str] = Counter(
             pair for phrase in self._lexicon.phrases.items() for side in phrase for pair in _compounds(" ".join(side))
         )
@@ -515,10 +523,10 @@ class FaqIndex:
         self._compounds.update(compounds)
         self._count(choices, +1)
         for feature in features:
-            postings = self._postings.setdefault(feature, set())
+            postings = self._postings.setdefault(feature, {})
             if not postings and " " not in feature:
                 self._vocabulary_changed(feature, added=True)
-            postings.add(entry.id)
+            postings[entry.id] = None
         self._idf_cache.clear()
         self._masses.clear()
 
@@ -526,7 +534,7 @@ class FaqIndex:
         self._count(self._choices.get(entry_id, ()), -1)
         for feature in self._features.pop(entry_id, frozenset()):
             postings = self._postings[feature]
-            postings.discard(entry_id)
+            postings.pop(entry_id, None)
             if not postings:
                 del self._postings[feature]
                 if " " not in feature:
@@ -575,7 +583,7 @@ class FaqIndex:
 
     def _mass(self, choice: _Choice) -> float:
         """IDF mass of the words of a title or question, stop words left out."""
-        return sum(self._idf(word) for word in choice.words if word not in STOP_WORDS) or 1.0
+        return sum(self._idf(word) for word in sorted(choice.words) if word not in STOP_WORDS) or 1.0
 
     # -- query side
 
@@ -693,7 +701,7 @@ class FaqIndex:
         return sorted(ranked, key=lambda c: (-c.score, c.entry_id))
 
     def _shortlist(self, features: Mapping[str, float]) -> list[str]:
-        """The _CANDIDATES entries that earn most from ``features``.
+        """The _CANDIDATES entries that earn most from ``features``, and those tied with the last.
 
         Weights are summed along the postings of the features, rarest feature
         first, until _WALK_BUDGET postings have been walked; the features left
@@ -715,7 +723,11 @@ class FaqIndex:
             walked += len(entry_ids)
             for entry_id in entry_ids:
                 coarse[entry_id] = get(entry_id, 0.0) + weight
-        return heapq.nlargest(_CANDIDATES, coarse, key=coarse.__getitem__)
+        best = heapq.nlargest(_CANDIDATES_WITH_TIES, coarse, key=coarse.__getitem__)
+        if len(best) > _CANDIDATES:
+            cut = coarse[best[_CANDIDATES - 1]]
+            best = best[:_CANDIDATES] + [e for e in best[_CANDIDATES:] if coarse[e] >= cut]
+        return best
 
     def _earned(self, features: Mapping[str, float], entry_id: str) -> float:
         """Sum of ``features`` weights over the features the entry has."""
@@ -755,9 +767,9 @@ class FaqIndex:
         credit = query.credit
         best, closest = 0.0, choices[0].text
         for choice, mass in zip(choices, masses, strict=True):
-            common = choice.words.intersection(credit)
-            if common:
-                matched = sum(credit[word] for word in common)
+            words = choice.words
+            matched = sum(weight for word, weight in credit.items() if word in words)  # weights are > 0
+            if matched:
                 fit = (matched / query.mass + min(1.0, matched / mass)) / 2
                 if fit > best:
                     best, closest = fit, choice.text
