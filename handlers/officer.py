@@ -9,7 +9,7 @@ again, and every refusal is audited.
 
 from __future__ import annotations
 
-from bot.dialog.catalog import Markup
+from bot.dialog.catalog import Markup, escape
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import cases, casework
@@ -147,13 +147,10 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
         contact_line = turn.t("officer.contact_anonymous")
     elif sees_identity(actor, case):
         contact = await turn.uow.cases.contact(case.id or 0)
+        parts = [contact.full_name, contact.phone, contact.address] if contact is not None else []
         if contact is not None and (contact.full_name or contact.phone):
-            contact_line = turn.t(
-                "officer.contact",
-                name=contact.full_name or "",
-                phone=contact.phone or "",
-                address=contact.address or "",
-            )
+            # Only what the citizen gave: a phản ánh often has a phone number and nothing else.
+            contact_line = " · ".join(escape(part) for part in parts if part)
         else:
             contact_line = turn.t("officer.contact_none")
     due = case.final_due or case.first_due

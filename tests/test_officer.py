@@ -298,6 +298,25 @@ async def test_permission_matrix(app: App, command: str) -> None:
     assert len(refusals) == len(denied)
 
 
+async def test_case_card_shows_only_the_contact_details_given(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5010")
+    await citizen.say("/start")
+    await citizen.press("Tôi đồng ý")
+    await citizen.say("/phananh")
+    await citizen.press("Phản ánh")
+    await citizen.say("Kim Hòa")
+    await citizen.say("Cống nghẹt")
+    await citizen.press("Xong")
+    await citizen.say("0912345678")
+    await citizen.press("Gửi")
+    await officer.say("/xem CN-2026-00001")
+    assert "Liên hệ: 0912345678\n" in officer.text
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại")
+    await officer.say(f"/xem {code}")
+    assert "Liên hệ: Lâm Văn Tố · 0909123456 · ấp Chợ\n" in officer.text
+
+
 async def test_officer_gets_usage_or_a_refusal_that_fits(app: App) -> None:
     officer = (await onboard(app))["officer_kh"]
     await officer.say("/faq them")
