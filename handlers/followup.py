@@ -6,6 +6,7 @@ buttons). The case must be the citizen's own, whatever the button says.
 
 from __future__ import annotations
 
+from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import casework
@@ -105,6 +106,9 @@ async def aspect(turn: Turn) -> Next:
 
 @supplement_flow.step("ask")
 async def ask(turn: Turn) -> Next:
+    arg = turn.arg or ""
+    if arg.startswith("more:"):
+        return await _attached(turn, arg.removeprefix("more:"))
     case = await _own_case(turn, turn.arg or "")
     if case is None or case.status != "need_info":
         return done(turn.say("supplement.not_needed"), menu(turn))
@@ -134,6 +138,33 @@ async def collect(turn: Turn) -> Next:
             photos=len(turn.data["photos"]),
         ),
     )
+
+
+async def _attached(turn: Turn, case_id: str) -> Next:
+    """A message sent without pressing Bổ sung was added to the case: more may follow."""
+    case = await _own_case(turn, case_id)
+    if case is None:
+        return done(menu(turn))
+    turn.data.update(case=case.id)
+    return goto("more", turn.say("supplement.attached", turn.option("petition.done_button", DONE), code=case.code))
+
+
+@supplement_flow.step("more")
+async def more_info(turn: Turn) -> Next:
+    """Each further text or photo is added to the case at once, until Xong (or anything else)."""
+    inbound = turn.inbound
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if turn.choice == DONE or case is None or case.status not in ("received", "accepted", "need_info"):
+        return done(menu(turn, "menu.more"))
+    said = smalltalk.kind(turn.text) if inbound.kind == "text" else None
+    if said is not None:  # "cảm ơn", "ok": the citizen has finished
+        return done(menu(turn, "home.thanks" if said == "thanks" else "menu.more"))
+    photos = [{"kind": "photo", "file": inbound.attachment}] if inbound.kind == "photo" and inbound.attachment else []
+    text = clean(turn.text)[:2000]
+    if not photos and not (inbound.kind == "text" and text):
+        return goto("more", turn.say("petition.describe_unsupported"))
+    await casework.add_info(turn.uow, turn.services, case, text, photos)
+    return goto("more", turn.say("supplement.added", turn.option("petition.done_button", DONE), code=case.code))
 
 
 async def finish(turn: Turn) -> Next:

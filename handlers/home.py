@@ -85,7 +85,8 @@ async def free_text(turn: Turn) -> Next:
         # An officer asked this citizen for more: their next message answers it.
         photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
         await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
-        return done(turn.say("supplement.attached", code=waiting.code))
+        # A photo and then its explanation: what follows goes to the same case until Xong.
+        return start("supplement", arg=f"more:{waiting.id}")
     if kind in ("photo", "location"):
         return done(menu(turn, "home.media_outside_flow"))
     if kind in ("other", "contact"):

@@ -317,6 +317,31 @@ async def test_case_card_shows_only_the_contact_details_given(app: App) -> None:
     assert "Liên hệ: Lâm Văn Tố · 0909123456 · ấp Chợ\n" in officer.text
 
 
+async def test_messages_after_an_unprompted_supplement_reach_the_case(app: App, clock: FakeClock) -> None:
+    """Asked for more, a citizen sends a photo, then what it shows: both reach the case."""
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5011")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Yêu cầu bổ sung")
+    await officer.say("Gửi giúp ảnh đoạn sạt lở")
+    clock.advance(minutes=5)
+    await citizen.photo("AgACslide")
+    assert f"bổ sung tin nhắn của bạn vào hồ sơ {code}" in citizen.text and "✅ Xong" in citizen.labels
+    await citizen.say("Đoạn sạt dài chừng 20 mét, gần nhà ông Tư")
+    assert f"Đã thêm vào hồ sơ {code}" in citizen.text
+    await citizen.press("Xong")
+    assert "Bạn cần gì thêm" in citizen.text
+    await citizen.say("giấy khai sinh")  # after Xong, a question is a question again
+    assert "Đã thêm" not in citizen.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "received" and len(case.attachments) == 1
+        assert "20 mét" in case.description and "giấy khai sinh" not in case.description
+    added = [plain_text(n.text) for n in await notices(app, officer) if "đã bổ sung" in n.text]
+    assert len(added) == 2 and "(1 ảnh)" in added[0] and "(chỉ có ảnh)" in added[0] and "20 mét" in added[1]
+
+
 async def test_officer_gets_usage_or_a_refusal_that_fits(app: App) -> None:
     officer = (await onboard(app))["officer_kh"]
     await officer.say("/faq them")

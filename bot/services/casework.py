@@ -177,16 +177,18 @@ async def request_info(
 async def add_info(
     uow: UnitOfWork, services: Services, case: Case, text: str, attachments: list[dict[str, str]]
 ) -> None:
-    """The citizen answers a request for more information."""
-    _require(case, "need_info")
+    """The citizen answers a request for more information, or adds to that answer while the case is open."""
+    _require(case, "need_info", "received", "accepted")
     now = services.clock()
-    case.status = "accepted" if case.accepted_at else "received"
+    if case.status == "need_info":
+        case.status = "accepted" if case.accepted_at else "received"
     if text:
         case.description = (case.description + "\n\n[Bổ sung] " + text)[: cases.DESCRIPTION_MAX * 2]
     case.attachments = [*case.attachments, *attachments]
     await uow.cases.save(case)
     await _event(uow, case, "info_added", actor=None, now=now, text=text, photos=len(attachments))
-    await tell_unit(uow, services, case, "staff.info_added", excerpt=cases.excerpt(text or "", 200))
+    excerpt = cases.excerpt(text, 200) if text else _t_default(services)("petition.photos_only")
+    await tell_unit(uow, services, case, "staff.info_added", excerpt=excerpt, photos=len(attachments))
 
 
 async def transfer(
