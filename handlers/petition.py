@@ -31,6 +31,10 @@ MAX_PHOTOS = 10
 _PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 # "Không", "ko có": a typed no to the optional phone number, as the Bỏ qua button.
 _NO_PHONE = frozenset({"khong", "ko", "k", "hong", "khong co", "ko co", "khong can", "bo qua", "no", "skip"})
+# A typed yes to the summary, as the Gửi button: "đúng rồi", "ok", "gửi đi".
+_SEND_WORDS = frozenset(
+    {"dung", "dung roi", "ok", "oke", "okay", "dong y", "gui", "gui di", "gui luon", "co", "yes", "send", "xac nhan"}
+)
 _COMMAND_TYPES = {"khieunai": "khieu_nai", "tocao": "to_cao", "kiennghi": "kien_nghi"}
 
 
@@ -329,7 +333,7 @@ async def confirm(turn: Turn) -> Next:
         draft.description = ""
         _save(turn, draft)
         return goto("describe", turn.say("petition.edit_description"), _describe_question(turn))
-    if turn.choice != SEND:
+    if turn.choice != SEND and fold(turn.text) not in _SEND_WORDS:
         return goto("confirm", turn.say("petition.confirm_again"), _summary(turn, draft))
     case = await cases.file_case(
         turn.uow, turn.services, turn.citizen, turn.inbound.channel, turn.inbound.chat_id, draft

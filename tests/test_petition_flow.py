@@ -257,6 +257,21 @@ async def test_a_typed_no_skips_the_optional_phone(app: App) -> None:
     assert "chưa đúng" not in chat.text
 
 
+async def test_a_typed_yes_sends_the_summary(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say("Mỹ Hòa")
+    await chat.say("Đèn đường tắt")
+    await chat.say("xong")
+    await chat.press("Bỏ qua")
+    await chat.say("hmm")
+    assert "bấm Gửi" in chat.text and await _rows(app, Case) == []
+    await chat.say("Đúng rồi")
+    assert "Đã tiếp nhận" in chat.text and len(await _rows(app, Case)) == 1
+
+
 async def test_reception_schedule(app: App) -> None:
     chat = Chat(app)
     await chat.say("/lichtiepdan")
