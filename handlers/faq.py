@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto, start
-from bot.dialog.types import Next, Reply
+from bot.dialog.types import Next, Option, Reply
 from bot.services.faq import FaqEntry, FaqResult
 from bot.text import clean, fold
 from handlers.home import menu
+from handlers.petition import petition_type
 from storage.models import FaqFeedback
 
 flow = Flow("faq", entry="enter", commands=("hoi", "hoithutuc", "huongdan"))
@@ -83,8 +84,17 @@ async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
 
 def _suggestions(turn: Turn, result: FaqResult) -> Reply:
     options = [turn.option("faq.suggestion", f"entry:{m.id}", title=m.title) for m in result.suggestions[:3]]
+    options.extend(_file_now(turn))
     options.append(turn.option("faq.none_of_these", FORWARD))
     return Reply(turn.t("faq.did_you_mean"), tuple(options))
+
+
+def _file_now(turn: Turn) -> list[Option]:
+    """'Tôi muốn khiếu nại' asks how, and may mean 'take my complaint': offer to file it here."""
+    kind = petition_type(turn.data.get("question", ""))
+    if kind is None:
+        return []
+    return [turn.option("faq.file_now", f"flow:petition:{kind}", type=turn.t(f"case_type.{kind}").lower())]
 
 
 def _show(turn: Turn, entry: FaqEntry) -> Next:
@@ -92,6 +102,7 @@ def _show(turn: Turn, entry: FaqEntry) -> Next:
         "faq.answer",
         turn.option("faq.helpful", UP),
         turn.option("faq.not_helpful", DOWN),
+        *_file_now(turn),
         columns=2,
         title=entry.title,
         answer=entry.answer.strip(),

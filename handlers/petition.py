@@ -52,7 +52,7 @@ def _save(turn: Turn, draft: Draft) -> None:
 @flow.step("begin")
 async def begin(turn: Turn) -> Next:
     turn.data["draft"] = Draft(type="phan_anh", unit_code="", description="").to_data()
-    preset = _COMMAND_TYPES.get(turn.inbound.command or "")
+    preset = _COMMAND_TYPES.get(turn.inbound.command or "") or (turn.arg if turn.arg in CITIZEN_TYPES else None)
     if preset:
         turn.data["preset"] = preset
     if turn.arg and turn.arg.startswith("question:"):
@@ -105,13 +105,14 @@ def _type_question(turn: Turn) -> Reply:
 async def choose_type(turn: Turn) -> Next:
     kind = (turn.choice or "").removeprefix("type:")
     if kind not in CITIZEN_TYPES:
-        kind = _type_from_text(turn.text) or ""
+        kind = petition_type(turn.text) or ""
     if not kind:
         return goto("type", turn.say("petition.type_again"), _type_question(turn))
     return _set_type(turn, kind)
 
 
-def _type_from_text(text: str) -> str | None:
+def petition_type(text: str) -> str | None:
+    """The kind of petition a text names ("khiếu nại", "góp ý", ...), if any."""
     folded = fold(text)
     for kind, words in (
         ("to_cao", ("to cao",)),

@@ -272,6 +272,22 @@ async def test_a_typed_yes_sends_the_summary(app: App) -> None:
     assert "Đã tiếp nhận" in chat.text and len(await _rows(app, Case)) == 1
 
 
+async def test_wanting_to_complain_offers_to_file_the_complaint_here(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say("tôi muốn khiếu nại cán bộ xã")
+    assert "📝 Gửi khiếu nại ngay tại đây" in chat.labels
+    await chat.press("Gửi khiếu nại ngay")
+    assert "xã, thị trấn nào" in chat.text
+    await chat.say("Kim Hòa")
+    await chat.say("Cán bộ địa chính đo sai đất nhà tôi")
+    await chat.press("Xong")
+    assert "Luật Khiếu nại" in chat.text  # a complaint: name and address are asked
+    await chat.say("/hoi làm giấy khai sinh cho con")  # a plain question offers no petition
+    assert "Đăng ký khai sinh" in chat.text
+    assert not any(label.startswith("📝 Gửi") for label in chat.labels)
+
+
 async def test_reception_schedule(app: App) -> None:
     chat = Chat(app)
     await chat.say("/lichtiepdan")
