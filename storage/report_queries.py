@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -134,8 +134,9 @@ class CaseSheet:
     """What the database needs to write the case list's rows as SpreadsheetML (see
     :meth:`ReportQueries.case_sheet_rows`).
 
-    Labels are given ready to insert: the ``<is><t>…</t></is>`` element of an inline string,
-    escaped by the caller. ``verdicts`` has the keys on_time, late, open and overdue.
+    Labels are given as whole cells, ready to insert (``<c t="s"><v>3</v></c>``: an entry of
+    the workbook's shared strings ``strings``, escaped by the caller). ``verdicts`` has the keys
+    on_time, late, open and overdue.
     """
 
     types: dict[str, str]
@@ -146,12 +147,9 @@ class CaseSheet:
     no: str
     date_style: int
     datetime_style: int
+    strings: tuple[str, ...]  # the shared strings the label cells refer to, by index
 
 
-# Where a case row's number goes in the row XML the database writes, replaced with the number
-# in the batch's query (PostgreSQL) or in Python (SQLite): a control character, which no
-# escaped text holds.
-ROW_NUMBER = "\x01"
 # The columns of the case sheet, A to R.
 CASE_SHEET_COLUMNS = 18
 
@@ -391,13 +389,25 @@ class ReportQueries:
         text = (await self._execute(select(listed).limit(1))).scalar()
         return [int(case_id) for case_id in text.split(",")] if text else []
 
-    def _excel_moment(self, column: Any, window: Window) -> ColumnElement[Any]:
-        """The local date and time of a UTC timestamp as an Excel serial (1900 date system,
-        days since 1899-12-30, as every date after February 1900 counts), to a millisecond."""
+    def excel_moment(self, column: Any, window: Window) -> ColumnElement[Any]:
+        """The local date and time of a UTC timestamp as the text of an Excel serial (1900 date
+        system, days since 1899-12-30, as every date after February 1900 counts), to the
+        millisecond.
+
+        The text must be within a few microseconds of the exact value: LibreOffice cuts the
+        seconds it does not show instead of rounding them, so 11:00:00 written 27 µs early shows
+        as 10:59:59. PostgreSQL's float text is the shortest that reads back as the same number;
+        SQLite's ``julianday()`` is a double of about 2.4 million days (40 µs steps) and its
+        text has 15 digits, so there the serial is rounded to the millisecond and written with
+        16.
+        """
         if self._dialect == "postgresql":
-            return func.date_part("epoch", func.timezone(window.tz.key, column)) / 86400.0 + 25569.0
+            serial = func.date_part("epoch", func.timezone(window.tz.key, column)) / 86400.0 + 25569.0
+            return cast(serial, String)
         offset = window.tz.utcoffset(window.as_of.replace(tzinfo=None)) or timedelta(0)
-        return func.julianday(column) + (offset.total_seconds() / 86400.0 - _JULIAN_1899_12_30)
+        days = func.julianday(column) + (offset.total_seconds() / 86400.0 - _JULIAN_1899_12_30)
+        text = func.printf("%.16g", func.round(days * 86_400_000.0) / 86_400_000.0)
+        return case((column.is_not(None), text))  # printf() writes NULL as 0
 
     def _excel_day(self, column: Any) -> ColumnElement[Any]:
         """A date as an Excel serial (a whole number of days)."""
@@ -426,20 +436,22 @@ class ReportQueries:
         """The case list's rows as SpreadsheetML, written by the database, ``batch`` rows at a time.
 
         Yields, for each batch of ``ids`` in order, the text of its rows and how many there
-        are: ``<row>`` elements numbered from 2 (row 1 is the header), with the 18 cells as
-        XlsxWriter writes them (inline strings; dates and local times as Excel serials with the
-        sheet's styles; empty cells left out). Python only joins and compresses these strings:
-        building the cells case by case in Python cost 75 to 200 µs a row. The text cells are
-        the caller's escaped labels, except the case code and the channel, escaped here (``&``,
-        ``<``, ``>``: codes are the bot's own ``PREFIX-YYYY-NNNNN``, channels its channel
-        names). No description and no contact is read, only the anonymous flag.
+        are: ``<row>`` elements numbered from 2 (row 1 is the header), each with its 18 cells
+        in column order, without cell references (a cell without ``r`` is in the column after
+        the previous one): label cells from ``sheet`` (shared strings), dates and local times
+        as Excel serials with the sheet's styles, an empty ``<c/>`` for an empty cell followed
+        by others, nothing for empty cells at the end. Python only joins and compresses these
+        strings: building the cells case by case in Python cost 75 to 200 µs a row. The case
+        code and the channel are inline strings escaped here (``&``, ``<``, ``>``: codes are
+        the bot's own ``PREFIX-YYYY-NNNNN``, channels its channel names). No description and no
+        contact is read, only the anonymous flag.
 
         Batches run on ``connections`` connections at once on PostgreSQL (one on SQLite, see
         below), each at most ``ahead`` batches before the caller takes them; with ``aside``,
         none of them is the session's, which stays free for other queries meanwhile.
         """
-        n = ROW_NUMBER
         c = _cases.c
+        empty = "<c/>"
 
         def text(value: str) -> ColumnElement[Any]:
             return literal(value, String)
@@ -448,17 +460,16 @@ class ReportQueries:
             return func.replace(func.replace(func.replace(column, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
 
         def own(column: Any) -> ColumnElement[Any]:
-            """A cell's text when no label is given: the stored value, escaped."""
-            return text("<is><t>").concat(escaped(cast(column, String))).concat("</t></is>")
+            """A cell of the stored value as an inline string, when no label is given."""
+            return text('<c t="inlineStr"><is><t>').concat(escaped(cast(column, String))).concat("</t></is></c>")
 
         def optional(start: str, value: ColumnElement[Any], end: str) -> ColumnElement[Any]:
-            """``start``, the value and ``end``, or NULL (no cell) when the value is NULL."""
+            """``start``, the value and ``end``, or NULL when the value is NULL."""
             return text(start).concat(cast(value, String)).concat(end)
 
-        def moment_cell(letter: str, column: Any) -> ColumnElement[Any]:
-            return optional(
-                f'<c r="{letter}{n}" s="{sheet.datetime_style}"><v>', self._excel_moment(column, window), "</v></c>"
-            )
+        def moment_cell(column: Any) -> ColumnElement[Any]:
+            serial = self.excel_moment(column, window)
+            return func.coalesce(optional(f'<c s="{sheet.datetime_style}"><v>', serial, "</v></c>"), empty)
 
         finished = and_(c.status.in_(FINISHED_STATUSES), finished_at.is_not(None))
         verdict = case(
@@ -473,14 +484,15 @@ class ReportQueries:
         if self._dialect == "postgresql":
             days = cast(days, Numeric)
         tenths = func.rtrim(func.rtrim(cast(func.round(days, 1), String), "0"), ".")
-        days_cell = case((finished, optional(f'<c r="P{n}"><v>', tenths, "</v></c>")))
+        # Empty when unfinished; written anyway, as a reopened case may have a rating after it.
+        days_cell = case((finished, optional("<c><v>", tenths, "</v></c>")), else_=text(empty))
         solved_cell = case(
-            (_ratings.c.solved.is_(True), text(f'<c r="R{n}" t="inlineStr">{sheet.yes}</c>')),
-            (_ratings.c.solved.is_(False), text(f'<c r="R{n}" t="inlineStr">{sheet.no}</c>')),
+            (_ratings.c.solved.is_(True), text(sheet.yes)),
+            (_ratings.c.solved.is_(False), text(sheet.no)),
             else_=text(""),
         )
         rating_cells = (
-            select(optional(f'<c r="Q{n}"><v>', _ratings.c.score, "</v></c>").concat(solved_cell))
+            select(optional("<c><v>", _ratings.c.score, "</v></c>").concat(solved_cell))
             .where(_ratings.c.case_id == c.id)
             .order_by(_ratings.c.id.desc())
             .limit(1)
@@ -488,32 +500,33 @@ class ReportQueries:
             .scalar_subquery()
         )
         template = (
-            f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>%s</t></is></c>'
-            + "".join(f'<c r="{letter}{n}" t="inlineStr">%s</c>' for letter in "BCDEF")
-            + f'<c r="G{n}" s="{sheet.datetime_style}"><v>%s</v></c>%s%s%s%s'
-            + f'<c r="L{n}" s="{sheet.date_style}"><v>%s</v></c>%s'
-            + f'<c r="N{n}"><v>%s</v></c><c r="O{n}" t="inlineStr">%s</c>%s%s</row>'
+            '<row r="%s"><c t="inlineStr"><is><t>%s</t></is></c>%s%s%s%s%s'
+            f'<c s="{sheet.datetime_style}"><v>%s</v></c>%s%s%s%s'
+            f'<c s="{sheet.date_style}"><v>%s</v></c>%s<c><v>%s</v></c>%s%s%s</row>'
         )
-        row = self._sheet_format(
-            template,
+        cells = (
             escaped(c.code),
             _labelled(c.type, sheet.types, own(c.type)),
             self._unit_label(sheet.units),
             own(c.channel),
             case((c.anonymous.is_(True), text(sheet.yes)), else_=text(sheet.no)),
             _labelled(c.status, sheet.statuses, own(c.status)),
-            self._excel_moment(c.received_at, window),
-            moment_cell("H", c.accepted_at),
-            moment_cell("I", c.first_reply_at),
-            moment_cell("J", c.resolved_at),
-            moment_cell("K", c.closed_at),
+            self.excel_moment(c.received_at, window),
+            moment_cell(c.accepted_at),
+            moment_cell(c.first_reply_at),
+            moment_cell(c.resolved_at),
+            moment_cell(c.closed_at),
             self._excel_day(c.first_due),
-            optional(f'<c r="M{n}" s="{sheet.date_style}"><v>', self._excel_day(c.final_due), "</v></c>"),
+            func.coalesce(optional(f'<c s="{sheet.date_style}"><v>', self._excel_day(c.final_due), "</v></c>"), empty),
             c.extensions,
             verdict,
             days_cell,
             rating_cells,
         )
+
+        def row(number: ColumnElement[Any]) -> ColumnElement[Any]:
+            return self._sheet_format(template, number, *cells)
+
         # SQLite: one connection. Two of them building strings at once in one process contend
         # (for SQLite's allocator, it seems): twice the CPU time for the same elapsed time.
         if self._dialect != "postgresql" or len(ids) <= batch:
@@ -558,7 +571,7 @@ class ReportQueries:
         """A case's unit name cell: on PostgreSQL an array subscript by unit id (a CASE with a
         branch per unit costs a comparison per branch there, each a function call)."""
         c = _cases.c
-        fallback = literal("<is><t>#", String).concat(cast(c.unit_id, String)).concat("</t></is>")
+        fallback = literal('<c t="inlineStr"><is><t>#', String).concat(cast(c.unit_id, String)).concat("</t></is></c>")
         if self._dialect == "postgresql" and units and min(units) >= 1 and max(units) <= 100_000:
             names = [units.get(unit_id) for unit_id in range(1, max(units) + 1)]
             array = type_coerce(Grouping(bindparam("units", names, type_=ARRAY(String))), ARRAY(String))
@@ -566,9 +579,11 @@ class ReportQueries:
             return label
         return _labelled(c.unit_id, units, fallback)
 
-    async def _sheet_page(self, row: ColumnElement[Any], first: int, chunk: list[int]) -> tuple[str, int]:
+    async def _sheet_page(
+        self, row: Callable[[ColumnElement[Any]], ColumnElement[Any]], first: int, chunk: list[int]
+    ) -> tuple[str, int]:
         """One batch of case rows as one string, in the order of ``chunk`` (the case list's
-        ``first``-th onwards), each numbered; and how many rows it holds."""
+        ``first``-th onwards), each row made by ``row`` from its number; and how many rows."""
         c = _cases.c
         if self._dialect == "postgresql":
             # unnest(...) WITH ORDINALITY: the batch's ids in one array parameter, with their
@@ -578,21 +593,24 @@ class ReportQueries:
                 .table_valued("id", with_ordinality="at")
                 .render_derived("page")
             )
-            number = cast(page.c.at + (first + 1), String)
             query = select(
                 func.string_agg(
-                    func.replace(row, ROW_NUMBER, number), aggregate_order_by(literal("", String), page.c.at)
+                    row(page.c.at + bindparam("first", first + 1)),
+                    aggregate_order_by(literal("", String), page.c.at),
                 ),
                 func.count(),
             ).select_from(page.join(_cases, c.id == page.c.id))
             xml, count = (await self._execute(query)).one()
             return xml or "", int(count)
-        # json_each(...): the batch's ids in one JSON parameter, with their positions. The rows
-        # are numbered here: str.replace costs less than SQLite's replace().
+        # json_each(...): the batch's ids in one JSON parameter, with their positions (from 0).
         page = func.json_each(bindparam("ids", json.dumps(chunk), type_=String)).table_valued("key", "value")
-        query = select(page.c.key, row).select_from(page.join(_cases, c.id == page.c.value)).order_by(page.c.key)
-        rows = (await self._execute(query)).all()
-        return "".join(xml.replace(ROW_NUMBER, str(first + 2 + key)) for key, xml in rows), len(rows)
+        query = (
+            select(row(page.c.key + bindparam("first", first + 2)))
+            .select_from(page.join(_cases, c.id == page.c.value))
+            .order_by(page.c.key)
+        )
+        rows = (await self._execute(query)).scalars().all()
+        return "".join(rows), len(rows)
 
     async def bare_group_by(self, window: Window) -> list[tuple[str, int, int]]:
         """The plainest aggregation over the same data, as a yardstick for benchmarks."""

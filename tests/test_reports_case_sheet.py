@@ -1,14 +1,16 @@
-"""The case list's rows, written by the database, are the cells XlsxWriter itself writes.
+"""The case list's rows, written by the database, hold what XlsxWriter itself would write.
 
 The weekly case list has one row per case (tens of thousands on a real district), so its rows
-are written as SpreadsheetML by the database (storage/report_queries.py). Here the same cases
-are written cell by cell with XlsxWriter from values computed in Python, the way the rows were
-built before, and both sheets are compared cell by cell: the same text, numbers, dates and
-styles, and the same local times (to well under a millisecond: the database and Python may
-round the last binary digit of an Excel serial differently). The cases exercise what could go
-wrong: timestamps with microseconds and on either side of local midnight, a code and a unit name
-that need XML escaping, several ratings of one case (the latest counts), rejected and overdue
-cases, and a list long enough to be read in several batches on two connections.
+are written as SpreadsheetML by the database (storage/report_queries.py), with shared strings
+and without cell references. Here the same cases are written cell by cell with XlsxWriter from
+values computed in Python, the way the rows were built before, and both workbooks are read
+back with openpyxl and compared cell by cell: the same text, numbers, dates and number formats,
+and the same local times (to the millisecond: the database and Python may round the last binary
+digit of an Excel serial differently). The cases exercise what could go wrong: timestamps with
+microseconds and on either side of local midnight, a code and a unit name that need XML
+escaping, several ratings of one case (the latest counts), rejected and overdue cases, empty
+cells between full ones, and a list long enough to be read in several batches on two
+connections.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import literal
 from sqlmodel import col, select
 from xlsxwriter import Workbook  # type: ignore[import-untyped]
 
 from bot.app import App
 from bot.reports import periods, service
-from bot.reports.workbook import _Formats, case_sheet
+from bot.reports.workbook import _column, _Formats, case_sheet
 from storage.models import Case, Rating, Unit
 from storage.report_queries import FINISHED_STATUSES, ReportQueries
+from storage.types import UTCDateTime
 from tests import reports_dataset
 from tests.reports_dataset import at
 
@@ -167,13 +171,14 @@ def _reference(app: App, bundle: service.Bundle, cases: list[Case], ratings: dic
     workbook.close()
 
 
-CELL = re.compile(r'<c r="([A-Z]+\d+)"([^>]*)>(.*?)</c>')
-
-
-def _cells(path: Path) -> list[tuple[str, str, str]]:
-    """Every cell of the first sheet but the header row: reference, attributes, content."""
-    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode("utf-8")
-    return [cell for cell in CELL.findall(xml) if not re.fullmatch(r"[A-Z]+1", cell[0])]
+def _cells(path: Path) -> list[list[tuple[object, str]]]:
+    """Every row of the first sheet but the header, as read by openpyxl: each cell's value and
+    number format (both ``None`` and "General" for an empty cell)."""
+    sheet = load_workbook(path).worksheets[0]
+    return [
+        [(cell.value, cell.number_format if cell.value is not None else "General") for cell in row]
+        for row in sheet.iter_rows(min_row=2, max_col=18)
+    ]
 
 
 async def test_rows_are_the_cells_xlsxwriter_writes(app: App, data: reports_dataset.Dataset, tmp_path: Path) -> None:
@@ -189,22 +194,26 @@ async def test_rows_are_the_cells_xlsxwriter_writes(app: App, data: reports_data
     assert [cases[case_id].code for case_id in ids[:3]] == ["CN-2026-00003", "CN-2026-00005", "CN-2026-00007"]
     _reference(app, bundle, [cases[case_id] for case_id in ids], ratings, tmp_path / "reference.xlsx")
     written, expected = _cells(tmp_path / "cases.xlsx"), _cells(tmp_path / "reference.xlsx")
-    assert len(written) == len(expected) > 40 * 10
-    for (ref, attributes, body), (ref_expected, attributes_expected, body_expected) in zip(
-        written, expected, strict=True
-    ):
-        assert (ref, attributes) == (ref_expected, attributes_expected)
-        if body != body_expected:
-            # Numbers may be written with other digits for the same value (XlsxWriter writes 8.3
-            # as 8.300000000000001); local times only to the millisecond (SQLite's julianday()
-            # counts milliseconds), with 15 to 17 digits by database.
-            number, number_expected = (re.fullmatch(r"<v>([0-9.]+)</v>", text) for text in (body, body_expected))
-            assert number and number_expected, (ref, body, body_expected)
-            difference = abs(float(number[1]) - float(number_expected[1]))
-            if ' s="3"' in attributes:
-                assert difference * 86_400_000 < 1, (ref, body, body_expected)
+    assert len(written) == len(expected) == len(ids)
+    assert sum(value is not None for row in written for value, _ in row) > 40 * 10
+    for row, row_expected in zip(written, expected, strict=True):
+        for column, ((value, style), (value_expected, style_expected)) in enumerate(
+            zip(row, row_expected, strict=True)
+        ):
+            where = (row[0][0], column, value, value_expected)
+            assert style == style_expected, where
+            if isinstance(value_expected, datetime):
+                # Local times to the millisecond (SQLite's julianday() counts milliseconds;
+                # openpyxl reads times to the millisecond).
+                assert isinstance(value, datetime), where
+                assert abs(value - value_expected) <= timedelta(milliseconds=1), where
             else:
-                assert difference == 0, (ref, body, body_expected)
+                assert (type(value), value) == (type(value_expected), value_expected), where
+    xml = zipfile.ZipFile(tmp_path / "cases.xlsx").read("xl/worksheets/sheet1.xml").decode("utf-8")
+    # Rows numbered from 2, their cells in column order without references, labels shared.
+    assert re.findall(r'<row r="(\d+)"', xml) == [str(n) for n in range(1, len(ids) + 2)]
+    assert re.findall(r'<c r="([A-Z]+)\d+"', xml) == [_column(n) for n in range(18)]  # the header's
+    assert '<c t="s"><v>' in xml and "Thị" not in xml.split("</row>", 1)[1]
     sheet = load_workbook(tmp_path / "cases.xlsx")["Hồ sơ"]
     rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows[ODD_CODE][0] == ODD_CODE
@@ -235,3 +244,26 @@ async def test_batches_give_the_same_rows(app: App, data: reports_dataset.Datase
     assert sum(count for _, count in pieces) == whole[0][1] == len(ids)
     numbers = [int(n) for n in re.findall(r'<row r="(\d+)">', whole[0][0])]
     assert numbers == list(range(2, len(ids) + 2))
+
+
+async def test_local_times_are_written_close_enough_for_libreoffice(app: App) -> None:
+    """LibreOffice cuts the seconds it does not show instead of rounding them: a serial written
+    even 6 µs early shows 11:00:00 as 10:59:59. Each moment's text is within 2 µs of the exact
+    local time (SQLite's julianday() alone was 27 µs off for 11:00:00 on 7 September 2026)."""
+    tz = app.config.deployment.tz
+    moments = [
+        datetime(2026, 9, 7, 4, 0, tzinfo=UTC),  # 11:00:00 local
+        datetime(2026, 9, 7, 3, 0, tzinfo=UTC),
+        datetime(2026, 11, 17, 5, 34, 56, 789_000, tzinfo=UTC),
+        datetime(2026, 1, 1, 17, 0, tzinfo=UTC),  # local midnight
+        datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ]
+    period = periods.parse("2026-W47", app.services.local_now().date(), app.config.reports)
+    window = period.window(tz, app.services.clock())
+    async with app.db.read_only() as uow:
+        queries = ReportQueries(uow.session)
+        for moment in moments:
+            serial = queries.excel_moment(literal(moment, UTCDateTime()), window)
+            text = (await uow.session.exec(select(serial))).one()
+            exact = (moment.astimezone(tz).replace(tzinfo=None) - datetime(1899, 12, 30)) / timedelta(days=1)
+            assert abs(float(text) - exact) * 86_400 < 2e-6, (moment, text, exact)

@@ -134,6 +134,7 @@ class CaseList:
     total: int
     rows: AsyncGenerator[tuple[str, int], None]
     first: asyncio.Future[tuple[str, int] | None]
+    strings: tuple[str, ...]  # the shared strings the rows refer to
 
     async def batches(self) -> AsyncIterator[tuple[str, int]]:
         batch = await self.first
@@ -149,7 +150,7 @@ async def _start_case_list(queries: ReportQueries, window: Window, sheet: CaseSh
     async with queries.readers(1, aside=aside) as readers:
         ids = await readers[0].case_ids(window)
     rows = queries.case_sheet_rows(window, ids, sheet, aside=aside)
-    return CaseList(len(ids), rows, asyncio.ensure_future(anext(rows, None)))
+    return CaseList(len(ids), rows, asyncio.ensure_future(anext(rows, None)), sheet.strings)
 
 
 async def _stop_case_list(listing: asyncio.Future[CaseList]) -> None:
@@ -225,7 +226,7 @@ async def _build(
             progress.stage("cases", started.total)
             cases = out_dir / f"{'danh-sach-ho-so' if named else 'cases'}{suffix}.xlsx"
             bundle.case_count = await workbook.write_cases(
-                t, figures, title, started.batches(), started.total, cases, progress.advance
+                t, figures, title, started.batches(), started.total, started.strings, cases, progress.advance
             )
         for future, kind, caption in drawing:
             bundle.files.append((await future, kind, caption))

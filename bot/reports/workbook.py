@@ -6,12 +6,13 @@ row per case with its timestamps, deadlines, on-time verdict and rating. XlsxWri
 ``constant_memory`` mode) writes the workbooks: styles, the table sheets, the case sheet's
 header row, column widths and frozen panes. The case rows themselves, tens of thousands of rows
 of 18 cells, are written as SpreadsheetML by the database
-(:meth:`storage.report_queries.ReportQueries.case_sheet_rows`, with the labels escaped here)
-and streamed batch by batch into the case sheet, compressed in a worker thread: memory stays
-flat whatever the number of cases, and Python does no work per cell (built cell by cell in
-Python, the rows cost 75 to 200 µs each). The cells and their number formats (dates
-``yyyy-mm-dd``, timestamps ``yyyy-mm-dd h:mm:ss``) are what XlsxWriter itself would write
-(tests/test_reports_case_sheet.py). No description and no contact is ever written: a
+(:meth:`storage.report_queries.ReportQueries.case_sheet_rows`), their labels as indexes into
+a shared string table written here, and streamed batch by batch into the case sheet,
+compressed in a worker thread: memory stays flat whatever the number of cases, and Python does
+no work per cell (built cell by cell in Python, the rows cost 75 to 200 µs each). Read back,
+the cells and their number formats (dates ``yyyy-mm-dd``, timestamps ``yyyy-mm-dd h:mm:ss``)
+are what XlsxWriter itself would have written (tests/test_reports_case_sheet.py; LibreOffice
+and openpyxl read them). No description and no contact is ever written: a
 denouncer's identity cannot leak from here, only the anonymous flag.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import re
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -249,16 +250,16 @@ _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 
 
-def _inline(text: str) -> str:
-    """The ``<is>`` element of an inline string cell, escaped as XlsxWriter escapes it."""
+def _text(text: str) -> str:
+    """The ``<t>`` element of a string, escaped as XlsxWriter escapes it."""
     if _NEEDS_ESCAPE.search(text) is None:
-        return f"<is><t>{text}</t></is>"
+        return f"<t>{text}</t>"
     data = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
     data = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", data)
     data = data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
     data = data.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f"<is><t{space}>{data}</t></is>"
+    return f"<t{space}>{data}</t>"
 
 
 async def write_cases(
@@ -267,6 +268,7 @@ async def write_cases(
     title: str,
     rows: AsyncIterator[tuple[str, int]],
     total: int,
+    strings: Sequence[str],
     path: Path,
     progress: Callable[[int], None] = lambda _: None,
 ) -> int:
@@ -274,13 +276,14 @@ async def write_cases(
 
     ``rows`` gives the case rows as SpreadsheetML in batches (text, number of rows), written by
     the database (:meth:`storage.report_queries.ReportQueries.case_sheet_rows`) with the
-    labels and styles of :func:`case_sheet`; ``total`` is how many there are. XlsxWriter
-    writes the workbook (in a thread) with only the header row in the case sheet; the rows are
-    then streamed into that sheet while the archive is copied, each batch compressed in a
-    worker thread while the database produces the next.
+    labels and styles of :func:`case_sheet`; ``total`` is how many there are; ``strings`` the
+    shared strings of that :class:`CaseSheet`. XlsxWriter writes the workbook (in a thread)
+    with only the header row in the case sheet; the rows are then streamed into that sheet
+    while the archive is copied, each batch compressed in a worker thread while the database
+    produces the next, and the shared strings are added.
     """
     await asyncio.to_thread(_case_workbook, t, figures, title, path)
-    return await _stream_rows(path, rows, total, progress)
+    return await _stream_rows(path, rows, total, strings, progress)
 
 
 # The case workbook numbers its cell styles in this order before anything is written (bold 1,
@@ -290,16 +293,27 @@ _DATE_STYLE, _DATETIME_STYLE = 2, 3
 
 
 def case_sheet(t: Translator, units: dict[int, str]) -> CaseSheet:
-    """The labels and styles the database needs to write the case rows; ``units``: names by id."""
+    """The labels and styles the database needs to write the case rows; ``units``: names by id.
+
+    Each label is a shared string of the case workbook: a row holds its index, not its text
+    (a third of the sheet's size, and every row's text stays ASCII, which Python and zlib
+    handle faster than Vietnamese text).
+    """
+    strings: dict[str, int] = {}
+
+    def cell(label: str) -> str:
+        return f'<c t="s"><v>{strings.setdefault(label, len(strings))}</v></c>'
+
     return CaseSheet(
-        types={name: _inline(_label(t, f"case_type.{name}")) for name in CASE_TYPES},
-        units={unit_id: _inline(name) for unit_id, name in units.items()},
-        statuses={name: _inline(_label(t, f"reports.status.{name}")) for name in (*OPEN_STATUSES, *FINISHED_STATUSES)},
-        verdicts={key: _inline(_label(t, f"reports.verdict.{key}")) for key in ("on_time", "late", "open", "overdue")},
-        yes=_inline(_label(t, "reports.col.yes")),
-        no=_inline(_label(t, "reports.col.no")),
+        types={name: cell(_label(t, f"case_type.{name}")) for name in CASE_TYPES},
+        units={unit_id: cell(name) for unit_id, name in units.items()},
+        statuses={name: cell(_label(t, f"reports.status.{name}")) for name in (*OPEN_STATUSES, *FINISHED_STATUSES)},
+        verdicts={key: cell(_label(t, f"reports.verdict.{key}")) for key in ("on_time", "late", "open", "overdue")},
+        yes=cell(_label(t, "reports.col.yes")),
+        no=cell(_label(t, "reports.col.no")),
         date_style=_DATE_STYLE,
         datetime_style=_DATETIME_STYLE,
+        strings=tuple(strings),
     )
 
 
@@ -341,10 +355,15 @@ def _case_workbook(t: Translator, figures: Figures, title: str, path: Path) -> N
 
 
 async def _stream_rows(
-    path: Path, chunks: AsyncIterator[tuple[str, int]], total: int, progress: Callable[[int], None]
+    path: Path,
+    chunks: AsyncIterator[tuple[str, int]],
+    total: int,
+    strings: Sequence[str],
+    progress: Callable[[int], None],
 ) -> int:
     """Rewrite the archive at ``path`` with the rows of ``chunks`` in its case sheet, numbered
-    from 2 (row 1 is the header); returns how many rows were written."""
+    from 2 (row 1 is the header), and ``strings`` as its shared strings; returns how many rows
+    were written."""
     source = path.with_name(path.name + ".partial")
     await asyncio.to_thread(path.replace, source)
     count = 0
@@ -353,35 +372,83 @@ async def _stream_rows(
             zipfile.ZipFile(source) as original,
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESSION) as result,
         ):
+            parts = {info.filename for info in original.infolist()}
+            # In constant_memory mode XlsxWriter writes inline strings only: the table is ours.
+            assert _SHARED_STRINGS not in parts and _SHEET in parts, parts
             for info in original.infolist():
-                if info.filename != _SHEET:
+                if info.filename == _CONTENT_TYPES:
+                    result.writestr(info, _with_shared_strings_type(original.read(info).decode("utf-8")))
+                elif info.filename == _WORKBOOK_RELATIONS:
+                    result.writestr(info, _with_shared_strings_relation(original.read(info).decode("utf-8")))
+                elif info.filename != _SHEET:
                     result.writestr(info, original.read(info))
-                    continue
-                head, tail = original.read(info).decode("utf-8").split("</sheetData>", 1)
-                last = f"{_column(CASE_SHEET_COLUMNS - 1)}{total + 1}"
-                head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', head, count=1)
-                with result.open(_SHEET, "w") as target:
-
-                    def write(data: bytes) -> None:
-                        target.write(data)
-
-                    write(head.encode("utf-8"))
-                    writing: asyncio.Future[None] | None = None
-                    async for data_text, rows in chunks:
-                        data = data_text.encode("utf-8")
-                        count += rows
-                        if writing is not None:
-                            await writing
-                        # zlib and the file write release the GIL: this batch is compressed
-                        # while the database produces the next one.
-                        writing = asyncio.ensure_future(asyncio.to_thread(write, data))
-                        progress(rows)
-                    if writing is not None:
-                        await writing
-                    write(("</sheetData>" + tail).encode("utf-8"))
+                else:
+                    count = await _write_sheet(result, original.read(info).decode("utf-8"), chunks, total, progress)
+            result.writestr(_SHARED_STRINGS, _shared_strings(strings))
     finally:
         source.unlink(missing_ok=True)
     return count
+
+
+async def _write_sheet(
+    result: zipfile.ZipFile,
+    header: str,
+    chunks: AsyncIterator[tuple[str, int]],
+    total: int,
+    progress: Callable[[int], None],
+) -> int:
+    """The case sheet: XlsxWriter's ``header`` sheet with the rows of ``chunks`` added."""
+    head, tail = header.split("</sheetData>", 1)
+    last = f"{_column(CASE_SHEET_COLUMNS - 1)}{total + 1}"
+    head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', head, count=1)
+    count = 0
+    with result.open(_SHEET, "w") as target:
+
+        def write(data: bytes) -> None:
+            target.write(data)
+
+        write(head.encode("utf-8"))
+        writing: asyncio.Future[None] | None = None
+        async for data_text, rows in chunks:
+            data = data_text.encode("utf-8")
+            count += rows
+            if writing is not None:
+                await writing
+            # zlib and the file write release the GIL: this batch is compressed while the
+            # database produces the next one.
+            writing = asyncio.ensure_future(asyncio.to_thread(write, data))
+            progress(rows)
+        if writing is not None:
+            await writing
+        write(("</sheetData>" + tail).encode("utf-8"))
+    return count
+
+
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+_CONTENT_TYPES = "[Content_Types].xml"
+_WORKBOOK_RELATIONS = "xl/_rels/workbook.xml.rels"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SHARED_STRINGS_RELATION = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+def _shared_strings(strings: Sequence[str]) -> str:
+    items = "".join(f"<si>{_text(text)}</si>" for text in strings)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<sst xmlns="{_MAIN}" uniqueCount="{len(strings)}">{items}</sst>'
+    )
+
+
+def _with_shared_strings_type(types: str) -> str:
+    override = f'<Override PartName="/{_SHARED_STRINGS}" ContentType="{_SHARED_STRINGS_TYPE}"/>'
+    return types.replace("</Types>", override + "</Types>", 1)
+
+
+def _with_shared_strings_relation(relations: str) -> str:
+    number = max((int(found) for found in re.findall(r'Id="rId(\d+)"', relations)), default=0) + 1
+    relation = f'<Relationship Id="rId{number}" Type="{_SHARED_STRINGS_RELATION}" Target="sharedStrings.xml"/>'
+    return relations.replace("</Relationships>", relation + "</Relationships>", 1)
 
 
 def _column(index: int) -> str:
