@@ -86,12 +86,14 @@ async def invite(turn: Turn) -> Next:
 
 async def join(turn: Turn) -> Next:
     code = turn.inbound.args.strip().upper()
-    record = await turn.uow.invites.get(code) if code else None
+    if not code:
+        return done(turn.say("staff.join_usage"))
+    record = await turn.uow.invites.get(code)
     usable = (
         record is not None and record.used_at is None and record.revoked_at is None and record.expires_at >= turn.now
     )
     if record is None or not usable:
-        await turn.audit("join", code or None, allowed=False)
+        await turn.audit("join", code, allowed=False)
         return done(turn.say("staff.invite_invalid"))
     staff = await turn.uow.staff.any_record(turn.inbound.channel, turn.inbound.user_id) or Staff(
         channel=turn.inbound.channel,

@@ -104,6 +104,16 @@ async def test_invite_is_single_use_and_expires(app: App, clock: FakeClock) -> N
     assert "chỉ dành cho cán bộ" in first.text
 
 
+async def test_join_without_a_code_says_how_to_use_it(app: App) -> None:
+    newcomer = Chat(app, user_id="8003", channel="telegram")
+    await newcomer.say("/dangky")
+    assert "Cách dùng: /dangky <mã mời>" in newcomer.text and "không đúng" not in newcomer.text
+    await newcomer.say("/dangky   ")
+    assert "Cách dùng: /dangky" in newcomer.text
+    async with app.db.unit_of_work() as uow:
+        assert await uow.staff.find("telegram", "8003") is None
+
+
 async def test_case_reaches_its_unit_and_is_worked_to_resolution(app: App, clock: FakeClock) -> None:
     people = await onboard(app)
     citizen = Chat(app, user_id="5001", name="Sơn Thị Dân")
