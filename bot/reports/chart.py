@@ -11,7 +11,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.dialog.catalog import Translator
 from bot.reports.figures import Figures
@@ -53,6 +53,7 @@ def draw(t: Translator, figures: Figures, path: Path) -> Path:
     axes.set_xlim(0, peak * 1.18)
     axes.tick_params(axis="x", labelsize=11)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: fmt_int(round(value))))  # 1.500, as the bars
     axes.set_xlabel(plain_text(t("reports.chart.count")), fontsize=12)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=12, loc="lower right", frameon=False)
