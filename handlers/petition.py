@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
 from bot.services import cases
@@ -303,9 +302,8 @@ def normalise_phone(text: str) -> str | None:
 def _summary(turn: Turn, draft: Draft) -> Reply:
     place = turn.services.routing.find(draft.unit_code)
     t = turn.t
-    contact = t("petition.summary_anonymous") if draft.anonymous else (draft.phone or t("petition.summary_no_contact"))
-    if draft.full_name:
-        contact = Markup(t("petition.summary_name_phone", name=draft.full_name, phone=draft.phone or ""))
+    given = ", ".join(part for part in (draft.full_name, draft.phone, draft.address) if part)
+    contact = t("petition.summary_anonymous") if draft.anonymous else (given or t("petition.summary_no_contact"))
     return turn.say(
         "petition.summary",
         turn.option("petition.send_button", SEND),

@@ -108,7 +108,7 @@ async def test_complaint_requires_name_phone_and_address(app: App) -> None:
     assert "Bỏ qua" not in chat.labels
     await chat.say("+84 912 000 111")
     await chat.say("ấp Bông Ven, xã Nhị Trường")
-    assert "Thạch Thị Sa Ri, 0912000111" in chat.text
+    assert "Liên hệ: Thạch Thị Sa Ri, 0912000111, ấp Bông Ven, xã Nhị Trường" in chat.text
     await chat.press("Gửi")
     [case] = await _rows(app, Case)
     [contact] = await _rows(app, CaseContact)
