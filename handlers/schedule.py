@@ -5,9 +5,12 @@ from __future__ import annotations
 from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
+from bot.services import cases
 from handlers.home import menu
 
 flow = Flow("schedule", entry="ask", commands=("lichtiepdan", "lich", "schedule"))
+
+ALL_UNITS = "unit:all"
 
 
 async def _units_with_schedule(turn: Turn) -> list[tuple[int, str]]:
@@ -22,27 +25,49 @@ async def _units_with_schedule(turn: Turn) -> list[tuple[int, str]]:
 @flow.step("ask")
 async def ask(turn: Turn) -> Next:
     if turn.arg:
-        route = turn.services.routing.route(turn.arg)
-        if route.unit is not None:
-            return await _show(turn, route.unit.code)
+        return await _find(turn, turn.arg)
+    return await _all_units(turn, "schedule.ask")
+
+
+async def _all_units(turn: Turn, key: str, **values: object) -> Next:
     units = await _units_with_schedule(turn)
     if not units:
         return done(turn.say("schedule.none"), menu(turn))
     options = [turn.option("petition.unit_option", f"unit:{unit_id}", name=name) for unit_id, name in units]
-    return goto("pick", Reply(turn.t("schedule.ask"), tuple(options), columns=2))
+    return goto("pick", Reply(turn.t(key, **values), tuple(options), columns=2))
+
+
+async def _find(turn: Turn, typed: str) -> Next:
+    """The schedule of the place typed; the communes it may mean; or all of them, saying why."""
+    route = turn.services.routing.route(typed)
+    if route.unit is not None:
+        return await _show(turn, route.unit.code)
+    if route.outside:
+        return await _all_units(turn, "schedule.outside", place=route.outside)
+    profile = turn.services.config.deployment.units_profile
+    options = []
+    for candidate in route.candidates:
+        unit = await turn.uow.units.by_code(profile, candidate.code)
+        if unit is not None and unit.id is not None:
+            options.append(turn.option("petition.unit_option", f"unit:{unit.id}", name=unit.name))
+    if not options:
+        return await _all_units(turn, "schedule.unknown", typed=cases.excerpt(typed, cases.ECHO_MAX))
+    options.append(turn.option("petition.show_all_units", ALL_UNITS))
+    text = turn.t("schedule.which", typed=cases.excerpt(typed, cases.ECHO_MAX))
+    return goto("pick", Reply(text, tuple(options), columns=2))
 
 
 @flow.step("pick")
 async def pick(turn: Turn) -> Next:
+    if turn.choice == ALL_UNITS:
+        return await _all_units(turn, "schedule.ask")
     if turn.choice and turn.choice.startswith("unit:"):
         unit = await turn.uow.units.get(int(turn.choice.removeprefix("unit:")))
         if unit is not None:
             return await _show_unit(turn, unit.id or 0, unit.name)
     if turn.text:
-        route = turn.services.routing.route(turn.text)
-        if route.unit is not None:
-            return await _show(turn, route.unit.code)
-    return await ask(turn)
+        return await _find(turn, turn.text)
+    return await _all_units(turn, "schedule.ask")
 
 
 async def _show(turn: Turn, code: str) -> Next:

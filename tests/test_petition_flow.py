@@ -297,6 +297,23 @@ async def test_reception_schedule(app: App) -> None:
     assert "Thứ Hai đến Thứ Sáu: 07:00–11:00" in chat.text
 
 
+async def test_reception_schedule_of_a_place_typed_after_the_command(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("/lichtiepdan hiep my")
+    assert "«hiep my» có thể là nhiều nơi" in chat.text
+    assert chat.labels == ["Xã Hiệp Mỹ Đông", "Xã Hiệp Mỹ Tây", "📋 Xem tất cả"]
+    await chat.press("Hiệp Mỹ Tây")
+    assert "Lịch tiếp công dân: Xã Hiệp Mỹ Tây" in chat.text
+    await chat.say("/lichtiepdan Trà Cú")
+    assert "«Huyện Trà Cú» không thuộc địa bàn" in chat.text and "Xã Kim Hòa" in chat.labels
+    await chat.say("/lichtiepdan Hà Nội")
+    assert "không tìm thấy «Hà Nội»" in chat.text and "Xã Kim Hòa" in chat.labels
+    await chat.say("hiệp mỹ")  # typed at the list: the same answer
+    assert chat.labels == ["Xã Hiệp Mỹ Đông", "Xã Hiệp Mỹ Tây", "📋 Xem tất cả"]
+    await chat.press("Xem tất cả")
+    assert "Thanh tra huyện Cầu Ngang" in chat.labels
+
+
 async def test_language_choice_and_role_aware_help(app: App) -> None:
     chat = Chat(app)
     await chat.say("/trogiup")
