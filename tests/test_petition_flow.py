@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from sqlmodel import select
 
-from bot.app import App
+from bot.app import App, open_app
 from storage.models import Case, CaseContact, CaseEvent, Citizen, OutboxMessage
+from tests.conftest import make_config
 from tests.helpers import Chat, FakeClock
 
 
@@ -89,6 +93,31 @@ async def test_ambiguous_and_outside_places(app: App) -> None:
     await chat.say("ấp Giồng Lớn")
     assert "không tìm thấy tên này" in chat.text.lower()
     assert len(chat.labels) == 15
+
+
+@pytest.fixture
+async def app_2025(database_url: str, clock: FakeClock) -> AsyncIterator[App]:
+    """The bot on the map in force since 1 July 2025 (Vĩnh Long province)."""
+    config = make_config(database_url, deployment={"units_profile": "vinhlong-2025"})
+    application = await open_app(config, clock=clock, migrate=False)
+    yield application
+    await application.close()
+
+
+async def test_former_tra_vinh_places_are_outside_the_2025_area(app_2025: App) -> None:
+    chat = Chat(app_2025)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say("Trà Vinh")
+    assert "«Thành phố Trà Vinh (cũ)» không thuộc địa bàn" in chat.text
+    assert chat.labels == ["📋 Xem tất cả"]
+    await chat.say("duyen hai")
+    assert "«Huyện Duyên Hải (cũ)» không thuộc địa bàn" in chat.text and "Xã Ngũ Lạc" in chat.labels
+    await chat.say("ấp Chợ, xã Kim Hòa, tỉnh Trà Vinh")  # the commune named, not the province
+    assert "Kim Hòa cũ nay thuộc Xã Vinh Kim" in chat.text and "Nơi xảy ra: Xã Vinh Kim" in chat.text
+    await chat.say("/lichtiepdan hiep my")  # one commune on this map
+    assert "Lịch tiếp công dân: Xã Hiệp Mỹ" in chat.text
 
 
 async def test_complaint_requires_name_phone_and_address(app: App) -> None:

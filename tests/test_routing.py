@@ -73,6 +73,15 @@ def test_2025_map_keeps_old_names_working(text: str, unit: str) -> None:
     assert route("vinhlong-2025", text)[0] == unit
 
 
+def test_2025_former_tra_vinh_places_are_outside_the_area() -> None:
+    for text in ("Trà Vinh", "tp tra vinh", "Trà Cú", "thi xa duyen hai"):
+        assert route("vinhlong-2025", text)[2].startswith("outside the area"), text
+    assert route("vinhlong-2025", "Duyên Hải")[1] == ["Xã Ngũ Lạc"]
+    # A commune named with its province is the commune, on both maps.
+    assert route("vinhlong-2025", "xã Kim Hòa, Trà Vinh")[0] == "Xã Vinh Kim"
+    assert route("caungang-2022", "xã Kim Hòa, Trà Vinh")[0] == "Xã Kim Hòa"
+
+
 def test_2025_citizen_units_are_the_six_communes() -> None:
     names = [p.name for p in RoutingService(PLACES, "vinhlong-2025").units()]
     assert names == ["Xã Cầu Ngang", "Xã Mỹ Long", "Xã Vinh Kim", "Xã Nhị Trường", "Xã Hiệp Mỹ", "Xã Ngũ Lạc"]

@@ -155,6 +155,8 @@ class RoutingService:
         # A name contained in the query loses to a longer name also contained in it:
         # "my long nam" contains "my long" (Thị trấn Mỹ Long) and "my long nam".
         contained = [h for h in hits if h.exact]
+        # "xã Kim Hòa, Trà Vinh": the commune named, not the wider place outside the area.
+        contained = [h for h in contained if h.place.kind != OUTSIDE_KIND] or contained
         if contained:
             longest = max(len(h.key) for h in contained)
             exact = [h for h in contained if h.key == query]
