@@ -9,12 +9,13 @@ again, and every refusal is audited.
 
 from __future__ import annotations
 
+from bot.dialog import smalltalk
 from bot.dialog.catalog import Markup, escape
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import cases, casework
 from bot.services.access import Action, Actor, can, can_extend, inbox_scope, sees_identity
-from bot.text import clean, small_number
+from bot.text import clean, fold, small_number
 from storage.models import Case
 
 inbox = Flow("inbox", entry="page", commands=("hopthu", "inbox"), staff_only=True)
@@ -23,6 +24,9 @@ case_flow = Flow("case", entry="open", commands=("xem", "view"), staff_only=True
 PAGE_SIZE = 8
 TEXT_ACTIONS = ("reject", "reply", "request_info", "resolve", "note")
 TEXT_MAX = 3000
+# The texts a citizen receives: a result, a reason, an answer, a request need a few words.
+CITIZEN_FACING = ("reject", "reply", "request_info", "resolve")
+MIN_WORDS = 3
 
 
 def actor_of(turn: Turn) -> Actor:
@@ -209,10 +213,18 @@ async def take_text(turn: Turn) -> Next:
     case = await turn.uow.cases.get(int(turn.data["case"]))
     if case is None:
         return done(turn.say("officer.case_not_found", code="?"))
+    if action in CITIZEN_FACING and not meaningful(text):
+        return goto("text", turn.say("officer.text_meaningful"), turn.say(f"officer.ask.{action}", code=case.code))
     actor = actor_of(turn)
     if not can(actor, action, case):  # type: ignore[arg-type]
         return await refuse(turn, f"case:{action}", case.code)
     return await _apply(turn, case, actor, action, text)
+
+
+def meaningful(text: str) -> bool:
+    """Whether a text tells the citizen something: a few words, not "ok", "xong", "cảm ơn anh"."""
+    words = [word for word in fold(text).split() if any(ch.isalpha() for ch in word)]
+    return len(words) >= MIN_WORDS and smalltalk.kind(text) is None
 
 
 async def _transfer_question(turn: Turn, case: Case) -> Reply:

@@ -212,6 +212,30 @@ async def test_good_rating_closes_and_aspects_are_optional(app: App) -> None:
     assert rating.score == 5 and rating.aspects == {"access": 4, "procedure": 5, "staff": 3, "result": 5, "feedback": 4}
 
 
+async def test_a_result_sent_to_the_citizen_needs_a_few_words(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5012")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Giải quyết xong")
+    for empty in ("ok", "Xong rồi", "ok cảm ơn anh"):
+        await officer.say(empty)
+        assert "ghi rõ hơn một chút" in officer.text, empty
+        assert f"Kết quả giải quyết hồ sơ {code}" in officer.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "received"
+    assert not [n for n in await notices(app, citizen) if "giải quyết" in n.text]
+    await officer.say("Đã dọn xong đoạn sạt lở, đường đi lại được")
+    assert f"Đã giải quyết {code}" in officer.text
+    [resolved] = [n for n in await notices(app, citizen) if "Bạn đánh giá" in n.text]
+    assert "Đã dọn xong đoạn sạt lở" in resolved.text
+    await officer.say(f"/xem {code}")
+    await officer.press("Ghi chú")
+    await officer.say("ok")  # an internal note may be short
+    assert f"Đã ghi chú vào {code}" in officer.text
+
+
 async def test_transfer_moves_the_case_and_tells_everyone(app: App) -> None:
     people = await onboard(app)
     citizen = Chat(app, user_id="5003")
