@@ -4,7 +4,8 @@
 personal data is collected (no pre-ticked consent). A greeting typed instead
 of /start ("alo", "chào anh") greets the same way; thanks and "ok" get the
 menu. Other free text outside a flow goes to the procedure FAQ first; whatever
-the bot cannot place gets the menu, never silence.
+the bot cannot place gets the menu, never silence. An officer's text outside an
+action gets a hint of their commands instead.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
         turn.option("menu.my_cases", "flow:my_cases"),
         turn.option("menu.schedule", "flow:schedule"),
         turn.option("menu.privacy", "flow:privacy"),
+    )
+
+
+def officer_hint(turn: Turn) -> Reply:
+    """What an officer can do, for text typed outside any action."""
+    return turn.say(
+        "home.officer_hint",
+        turn.option("home.officer_inbox", "flow:inbox"),
+        turn.option("home.officer_help", "flow:help"),
+        columns=2,
     )
 
 
@@ -73,6 +84,9 @@ async def consent(turn: Turn) -> Next:
 
 async def free_text(turn: Turn) -> Next:
     kind = turn.inbound.kind
+    if kind == "text" and (turn.staff is not None or turn.services.is_super_admin(turn.inbound)):
+        # An officer typing outside an action meant to act on a case, not to ask the FAQ.
+        return done(officer_hint(turn))
     said = smalltalk.kind(turn.text) if kind == "text" else None
     if said == "greeting":  # "alo", "chào anh": a first-time user on Zalo never types /start
         return greet(turn)

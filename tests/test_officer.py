@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from bot.app import App
 from bot.dialog.types import Outgoing
 from bot.transports.base import plain_text
-from storage.models import AuditEntry, Case, CaseEvent, OutboxMessage, Rating
+from storage.models import AuditEntry, Case, CaseEvent, FaqFeedback, OutboxMessage, Rating
 from tests.helpers import Chat, FakeClock
 
 ADMIN = "900001"
@@ -382,6 +382,20 @@ async def test_officer_gets_usage_or_a_refusal_that_fits(app: App) -> None:
     assert "Cách dùng: /faq them" in officer.text
     await officer.say("/baocao tuan")
     assert officer.text == "⛔ Việc này ngoài quyền hạn của bạn."
+
+
+async def test_officer_text_outside_an_action_gets_a_hint_of_the_commands(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    code = await file_petition(app, Chat(app, user_id="5013"), "Kim Hòa")
+    await officer.say("Xin cấp giấy phép xây dựng nhà ở")  # a sentence the FAQ would take
+    assert "tài khoản cán bộ" in officer.text and "/hopthu" in officer.text
+    assert officer.labels == ["📥 Hộp thư", "❔ Các lệnh"]
+    await officer.say("cho em hỏi hồ sơ sạt lở xử lý sao anh")
+    assert "🙋 Gửi câu hỏi cho cán bộ" not in officer.labels
+    await officer.press("Hộp thư")
+    assert code in officer.text
+    async with app.db.unit_of_work() as uow:
+        assert (await uow.session.exec(select(FaqFeedback))).all() == []  # nothing went to the FAQ
 
 
 async def test_case_actions_by_role(app: App) -> None:
