@@ -34,6 +34,17 @@ _NO_PHONE = frozenset({"khong", "ko", "k", "hong", "khong co", "ko co", "khong c
 _SEND_WORDS = frozenset(
     {"dung", "dung roi", "ok", "oke", "okay", "dong y", "gui", "gui di", "gui luon", "co", "yes", "send", "xac nhan"}
 )
+NAME_MAX_WORDS = 6
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:[.'-][^\W\d_]*)*")  # letters; "Ng.", "H'Hen", "Thị-Mai"
+# Words a sentence needs and no Vietnamese or Khmer name holds, as typed (with or without accents;
+# a bare "lam" is not here: it is also the name Lam, and "lâm" the name Lâm).
+_NOT_NAME_WORDS = frozenset(
+    {
+        *("tôi", "toi", "muốn", "muon", "làm", "giấy", "giay", "cho", "con", "hỏi", "xin", "ở", "đâu"),
+        *("không", "khong", "ko", "gì", "sao", "bị", "của", "với", "và", "là", "có", "này", "để", "thì"),
+        *("mà", "nhà", "ạ", "ơi", "nhé", "nhe", "giùm", "giúp", "cần", "tên", "họ", "menu", "ok", "xong"),
+    }
+)
 _COMMAND_TYPES = {"khieunai": "khieu_nai", "tocao": "to_cao", "kiennghi": "kien_nghi"}
 
 
@@ -251,11 +262,28 @@ async def ask_name(turn: Turn) -> Next:
         _save(turn, draft)
         return _confirm(turn, turn.say("petition.anonymous_notice"))
     name = clean(turn.text)
+    options = [turn.option("petition.anonymous_button", ANONYMOUS)] if draft.type == "to_cao" else []
     if len(name) < 2 or len(name) > 100 or any(ch.isdigit() for ch in name):
-        return goto("name", turn.say("petition.name_again"))
+        return goto("name", turn.say("petition.name_again", *options))
+    if not looks_like_name(name) and turn.data.get("doubted_name") != fold(name):
+        # Asked once; typed the same again, it is taken: a real name is never refused for good.
+        turn.data["doubted_name"] = fold(name)
+        return goto("name", turn.say("petition.name_not_sentence", *options))
     draft.full_name = name
     _save(turn, draft)
     return goto("phone", turn.say("petition.ask_phone_required"))
+
+
+def looks_like_name(text: str) -> bool:
+    """Whether a text reads as a person's name, not a sentence ("làm giấy khai sinh cho con").
+
+    A name is a few words of letters ("Thạch Thị Sô Phi", "Kim Sóc", "nguyen van huy", "Huy"),
+    with no question mark or comma and none of the words a sentence needs (tôi, muốn, làm, cho...).
+    """
+    words = text.lower().split()
+    if not 1 <= len(words) <= NAME_MAX_WORDS or any(not _NAME_WORD.fullmatch(word) for word in words):
+        return False
+    return not any(word in _NOT_NAME_WORDS for word in words)
 
 
 @flow.step("phone")

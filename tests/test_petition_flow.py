@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import App, open_app
+from handlers.petition import looks_like_name
 from storage.models import Case, CaseContact, CaseEvent, Citizen, OutboxMessage
 from tests.conftest import make_config
 from tests.helpers import Chat, FakeClock
@@ -270,6 +271,57 @@ async def test_cancel_words_typed_without_the_slash(app: App) -> None:
     assert await _rows(app, Case) == []
     await chat.say("menu")  # idle: just the menu
     assert "Bạn cần gì?" in chat.text and "không có việc gì" not in chat.text
+
+
+async def test_the_name_step_takes_names_and_kindly_refuses_sentences(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say("/khieunai")
+    await chat.say("Kim Hòa")
+    await chat.say("Xã cấp sai giấy chứng nhận đất")
+    await chat.say("xong")
+    await chat.say("làm giấy khai sinh cho con")
+    assert "chỉ cần họ và tên" in chat.text and "Thạch Thị Sô Phi" in chat.text
+    await chat.say("Thạch Thị Sô Phi")
+    assert "Số điện thoại" in chat.text
+    await chat.say("/huy")
+    await chat.say("/khieunai")
+    await chat.say("Kim Hòa")
+    await chat.say("Xã cấp sai giấy chứng nhận đất")
+    await chat.say("xong")
+    await chat.say("Trần Thị Con")  # an old-style name that reads like a sentence
+    assert "chỉ cần họ và tên" in chat.text
+    await chat.say("Trần Thị Con")  # typed again: taken
+    await chat.say("0912000111")
+    await chat.say("ấp Chợ")
+    assert "Liên hệ: Trần Thị Con, 0912000111, ấp Chợ" in chat.text
+    await chat.press("Gửi")
+    [contact] = await _rows(app, CaseContact)
+    assert contact.full_name == "Trần Thị Con"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Thạch Thị Sô Phi",
+        "Kim Sóc",
+        "Sơn Ngọc Thành",
+        "Huy",
+        "nguyen van huy",
+        "Lâm Văn Tố",
+        "Lam Thi Nga",
+        "Ng. Văn An",
+    ],
+)
+def test_real_names_look_like_names(name: str) -> None:
+    assert looks_like_name(name)
+
+
+@pytest.mark.parametrize(
+    "text", ["làm giấy khai sinh cho con", "lam giay khai sinh cho con", "tôi muốn khiếu nại", "không", "Hiếu?"]
+)
+def test_sentences_do_not_look_like_names(text: str) -> None:
+    assert not looks_like_name(text)
 
 
 async def test_a_typed_no_skips_the_optional_phone(app: App) -> None:
