@@ -71,7 +71,7 @@ async def choose(turn: Turn) -> Next:
     return goto("choose", turn.say("faq_learn.choose_again"))
 
 
-@flow.step("title")
+@flow.step("title", free_text=True)
 async def title(turn: Turn) -> Next:
     text = clean(turn.text)[:200]
     case = await turn.uow.cases.get(int(turn.data["case"]))

@@ -54,7 +54,7 @@ async def score(turn: Turn) -> Next:
     )
 
 
-@rate_flow.step("comment")
+@rate_flow.step("comment", free_text=True)
 async def comment(turn: Turn) -> Next:
     case = await turn.uow.cases.get(int(turn.data["case"]))
     if case is None:
@@ -116,7 +116,7 @@ async def ask(turn: Turn) -> Next:
     return goto("collect", turn.say("supplement.ask", turn.option("petition.done_button", DONE), code=case.code))
 
 
-@supplement_flow.step("collect")
+@supplement_flow.step("collect", free_text=True)
 async def collect(turn: Turn) -> Next:
     inbound = turn.inbound
     if turn.choice == DONE:
@@ -149,7 +149,7 @@ async def _attached(turn: Turn, case_id: str) -> Next:
     return goto("more", turn.say("supplement.attached", turn.option("petition.done_button", DONE), code=case.code))
 
 
-@supplement_flow.step("more")
+@supplement_flow.step("more", free_text=True)
 async def more_info(turn: Turn) -> Next:
     """Each further text or photo is added to the case at once, until Xong (or anything else)."""
     inbound = turn.inbound

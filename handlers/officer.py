@@ -204,7 +204,7 @@ def _action_buttons(turn: Turn, case: Case, actor: Actor) -> list[Option]:
     return options
 
 
-@case_flow.step("text")
+@case_flow.step("text", free_text=True)
 async def take_text(turn: Turn) -> Next:
     text = clean(turn.text)[:TEXT_MAX]
     action = str(turn.data.get("action"))
@@ -249,7 +249,7 @@ async def transfer_unit(turn: Turn) -> Next:
     return goto("transfer_reason", turn.say("officer.ask.transfer_reason"))
 
 
-@case_flow.step("transfer_reason")
+@case_flow.step("transfer_reason", free_text=True)
 async def transfer_reason(turn: Turn) -> Next:
     reason = clean(turn.text)[:TEXT_MAX]
     if len(reason) < 2:

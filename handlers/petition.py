@@ -210,7 +210,7 @@ def _progress(turn: Turn, draft: Draft) -> Reply:
     )
 
 
-@flow.step("describe")
+@flow.step("describe", free_text=True)
 async def describe(turn: Turn) -> Next:
     draft = _draft(turn)
     inbound = turn.inbound
@@ -254,7 +254,7 @@ def _ask_contact(turn: Turn) -> Next:
     return goto("phone", turn.say("petition.ask_phone_optional", *options))
 
 
-@flow.step("name")
+@flow.step("name", free_text=True)
 async def ask_name(turn: Turn) -> Next:
     draft = _draft(turn)
     if turn.choice == ANONYMOUS and draft.type == "to_cao":
@@ -307,7 +307,7 @@ async def ask_phone(turn: Turn) -> Next:
     return _confirm(turn)
 
 
-@flow.step("address")
+@flow.step("address", free_text=True)
 async def ask_address(turn: Turn) -> Next:
     address = clean(turn.text)
     if len(address) < 3:

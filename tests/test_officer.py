@@ -376,6 +376,29 @@ async def test_messages_after_an_unprompted_supplement_reach_the_case(app: App, 
     assert len(added) == 2 and "(1 ảnh)" in added[0] and "(chỉ có ảnh)" in added[0] and "20 mét" in added[1]
 
 
+async def test_a_word_like_huy_in_an_officer_text_is_asked_about(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5015")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Ghi chú")
+    await officer.say("Huy")  # the colleague who handles it
+    assert "Bạn vừa gõ «Huy»" in officer.text
+    await officer.press("Không, ghi")
+    assert f"Đã ghi chú vào {code}" in officer.text
+    await officer.say(f"/xem {code}")
+    await officer.press("Trả lời")
+    await officer.say("thôi")
+    await officer.press("Hủy việc đang làm")
+    assert "Đã hủy" in officer.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None
+        kinds = [(e.kind, e.payload.get("text")) for e in await uow.cases.events(case.id or 0, public_only=False)]
+    assert kinds == [("received", None), ("note", "Huy")]
+    assert not [n for n in await notices(app, citizen) if "trả lời hồ sơ" in n.text]
+
+
 async def test_officer_gets_usage_or_a_refusal_that_fits(app: App) -> None:
     officer = (await onboard(app))["officer_kh"]
     await officer.say("/faq them")

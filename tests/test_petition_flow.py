@@ -264,13 +264,55 @@ async def test_cancel_words_typed_without_the_slash(app: App) -> None:
     await chat.press("Phản ánh")
     await chat.say("kim hoa")
     await chat.say("Đường ấp Cầu Xây hư")
-    await chat.say("huy")
+    await chat.say("huy")  # at a description, "huy" may be the name Huy: asked
+    assert "Bạn vừa gõ «huy»" in chat.text and "Đã hủy" not in chat.text
+    await chat.say("huy")  # said again: a cancel
     assert "Đã hủy" in chat.text
     await chat.say("hmm")  # the draft is gone: free text again, not a description
     assert "Đã ghi nhận" not in chat.text
     assert await _rows(app, Case) == []
     await chat.say("menu")  # idle: just the menu
     assert "Bạn cần gì?" in chat.text and "không có việc gì" not in chat.text
+
+
+async def test_a_word_that_may_be_content_is_asked_about_never_swallowed(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say("/khieunai")
+    await chat.say("Nhị Trường")
+    await chat.say("Huy")  # the description starts with a name
+    assert "Bạn vừa gõ «Huy»" in chat.text
+    assert chat.labels == ["🗑 Hủy việc đang làm", "✏️ Không, ghi «Huy»"]
+    await chat.press("Không, ghi")
+    assert "Đã ghi nhận: 1 tin nhắn" in chat.text
+    await chat.say("Thôi")
+    await chat.say("con trai tôi bị xã từ chối cấp giấy")  # went on writing: the question is dropped
+    assert "Đã ghi nhận: 2 tin nhắn" in chat.text
+    await chat.say("xong")
+    await chat.say("Menu")
+    assert "Bạn vừa gõ «Menu»" in chat.text
+    await chat.say("2")  # Zalo: the number of the option
+    assert "chỉ cần <b>họ và tên</b>" in chat.last[-1].text  # "Menu" is no name: asked kindly
+    await chat.say("Huy")
+    await chat.press("Không, ghi")
+    assert "Số điện thoại" in chat.text
+    await chat.say("0912000111")
+    await chat.say("Thôi")  # an address is asked too
+    await chat.press("Hủy việc đang làm")
+    assert "Đã hủy" in chat.text and await _rows(app, Case) == []
+
+
+async def test_hủy_with_its_accents_cancels_a_free_text_step_at_once(app: App) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say("/phananh")
+    await chat.press("Phản ánh")
+    await chat.say("Mỹ Hòa")
+    await chat.say("Đèn đường tắt")
+    await chat.say("Hủy")
+    assert "Đã hủy" in chat.text and "📝 Gửi phản ánh, kiến nghị" in chat.labels
+    await chat.say("hmm")
+    assert "Đã ghi nhận" not in chat.text
 
 
 async def test_the_name_step_takes_names_and_kindly_refuses_sentences(app: App) -> None:

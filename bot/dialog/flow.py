@@ -105,12 +105,17 @@ class Flow:
         self.commands = tuple(commands)
         self.staff_only = staff_only
         self.steps: dict[str, Step] = {}
+        # Steps whose answer is the person's own words (a name, a description, a reply): a word
+        # such as "Huy" or "thôi" may be what they mean to send, so it does not cancel unasked.
+        self.free_text: set[str] = set()
 
-    def step(self, name: str) -> Callable[[Step], Step]:
+    def step(self, name: str, *, free_text: bool = False) -> Callable[[Step], Step]:
         def register(function: Step) -> Step:
             if name in self.steps:
                 raise ValueError(f"flow {self.name}: step {name} defined twice")
             self.steps[name] = function
+            if free_text:
+                self.free_text.add(name)
             return function
 
         return register

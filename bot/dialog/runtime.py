@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from bot.dialog import choices, smalltalk
 from bot.dialog.flood import FloodLimiter, Verdict
 from bot.dialog.flow import Flow, FlowRegistry, Turn
-from bot.dialog.types import Inbound, Next, Outgoing, Reply
+from bot.dialog.types import Inbound, Next, Option, Outgoing, Reply
 from bot.services.container import Services
 from storage.models import Conversation
 from storage.uow import Database, UnitOfWork
@@ -37,6 +37,10 @@ from storage.uow import Database, UnitOfWork
 log = logging.getLogger(__name__)
 
 CANCEL_COMMANDS = ("huy", "cancel")
+# The two answers to "you typed 'Huy': cancel, or is it what you meant to send?"
+CANCEL_TYPED = "dialog:cancel"
+KEEP_TYPED = "dialog:keep"
+TYPED_KEY = "dialog:typed"  # in the conversation's data while that question is open
 HOME_FLOW = "home"  # free text outside any flow, and the main menu
 MAX_CHAINED_FLOWS = 6
 # The terminal chat of whoever runs the bot: trusted, and scripts pipe whole conversations into it.
@@ -140,6 +144,9 @@ class DialogEngine:
             turn.data = {}
 
         place, shown = (conversation.flow, conversation.step), conversation.options
+        if TYPED_KEY in turn.data:
+            # "Hủy or keep 'Huy'?" is answered by this event, whatever it is: its options go.
+            shown = []
         next_, flow_name, notice = await self._dispatch(turn, conversation)
         replies, flow_name, step_name = await self._follow(turn, next_, flow_name)
         flow, step = (flow_name, step_name) if flow_name and step_name else (None, None)
@@ -192,11 +199,22 @@ class DialogEngine:
                 name, _, arg = resolved.removeprefix(choices.GLOBAL_PREFIX).partition(":")
                 turn.data = {}
                 return Next(flow=name, arg=arg or None), None, None
-            turn.choice = resolved
-        elif inbound.kind == "text" and smalltalk.is_cancel(inbound.text or ""):
+            if resolved == CANCEL_TYPED:
+                return self._cancel(turn, conversation, typed=False), None, None
+            if resolved == KEEP_TYPED:
+                # "Huy" was a name after all: the step gets it as if just typed.
+                kept = str(turn.data.get(TYPED_KEY, ""))
+                turn.inbound = dataclasses.replace(inbound, kind="text", text=kept, token=None)
+            else:
+                turn.choice = resolved
+        elif inbound.kind == "text" and (intent := smalltalk.cancel_intent(inbound.text or "")):
             # "hủy", "thôi", "quay lại" typed without the slash: no option of this step says so.
-            return self._cancel(turn, conversation, typed=True), None, None
+            if intent == "sure" or TYPED_KEY in turn.data or not self._takes_free_text(conversation):
+                return self._cancel(turn, conversation, typed=True), None, None
+            turn.data[TYPED_KEY] = turn.text
+            return Next([self._cancel_or_keep(turn)], step=conversation.step), conversation.flow, None
 
+        turn.data.pop(TYPED_KEY, None)
         if conversation.flow and conversation.step:
             flow = self.registry.get(conversation.flow)
             step = flow.steps.get(conversation.step) if flow else None
@@ -206,6 +224,21 @@ class DialogEngine:
             _reset(conversation)
             turn.data = {}
         return Next(flow=HOME_FLOW, arg="free_text"), None, None
+
+    def _takes_free_text(self, conversation: Conversation) -> bool:
+        flow = self.registry.get(conversation.flow) if conversation.flow else None
+        return flow is not None and conversation.step in flow.free_text
+
+    def _cancel_or_keep(self, turn: Turn) -> Reply:
+        """'Huy' typed where a name or a description is expected: a cancel, or what they meant to send?"""
+        typed = turn.data[TYPED_KEY]
+        return Reply(
+            turn.t("dialog.cancel_or_keep", typed=typed),
+            (
+                Option(turn.t("dialog.cancel_button"), CANCEL_TYPED),
+                Option(turn.t("dialog.keep_button", typed=typed), KEEP_TYPED),
+            ),
+        )
 
     def _cancel(self, turn: Turn, conversation: Conversation, *, typed: bool) -> Next:
         """Drop what is in progress and show the menu; a typed word when idle just gets the menu."""
