@@ -149,7 +149,7 @@ async def _attached(turn: Turn, case_id: str) -> Next:
     return goto("more", turn.say("supplement.attached", turn.option("petition.done_button", DONE), code=case.code))
 
 
-@supplement_flow.step("more", free_text=True)
+@supplement_flow.step("more", free_text=True, cancelled="supplement.stopped")
 async def more_info(turn: Turn) -> Next:
     """Each further text or photo is added to the case at once, until Xong (or anything else)."""
     inbound = turn.inbound

@@ -376,6 +376,22 @@ async def test_messages_after_an_unprompted_supplement_reach_the_case(app: App, 
     assert len(added) == 2 and "(1 ảnh)" in added[0] and "(chỉ có ảnh)" in added[0] and "20 mét" in added[1]
 
 
+async def test_cancelling_after_an_unprompted_supplement_says_it_was_saved(app: App, clock: FakeClock) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5014")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Yêu cầu bổ sung")
+    await officer.say("Gửi giúp ảnh đoạn sạt lở")
+    clock.advance(minutes=5)
+    await citizen.photo("AgACslide")
+    await citizen.say("hủy")
+    assert "đã được thêm vào hồ sơ" in citizen.text and "không được lưu" not in citizen.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.attachments == [{"kind": "photo", "file": "AgACslide"}]
+
+
 async def test_a_word_like_huy_in_an_officer_text_is_asked_about(app: App) -> None:
     officer = (await onboard(app))["officer_kh"]
     citizen = Chat(app, user_id="5015")

@@ -108,14 +108,18 @@ class Flow:
         # Steps whose answer is the person's own words (a name, a description, a reply): a word
         # such as "Huy" or "thôi" may be what they mean to send, so it does not cancel unasked.
         self.free_text: set[str] = set()
+        # What cancelling at a step says, when "Đã hủy, chưa được lưu" would not be true.
+        self.cancelled: dict[str, str] = {}
 
-    def step(self, name: str, *, free_text: bool = False) -> Callable[[Step], Step]:
+    def step(self, name: str, *, free_text: bool = False, cancelled: str | None = None) -> Callable[[Step], Step]:
         def register(function: Step) -> Step:
             if name in self.steps:
                 raise ValueError(f"flow {self.name}: step {name} defined twice")
             self.steps[name] = function
             if free_text:
                 self.free_text.add(name)
+            if cancelled is not None:
+                self.cancelled[name] = cancelled
             return function
 
         return register

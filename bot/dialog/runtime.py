@@ -243,10 +243,12 @@ class DialogEngine:
     def _cancel(self, turn: Turn, conversation: Conversation, *, typed: bool) -> Next:
         """Drop what is in progress and show the menu; a typed word when idle just gets the menu."""
         was_busy = conversation.flow is not None
+        flow = self.registry.get(conversation.flow) if conversation.flow else None
+        said = flow.cancelled.get(conversation.step or "", "dialog.cancelled") if flow else "dialog.cancelled"
         _reset(conversation)
         turn.data = {}
         if was_busy:
-            return Next([Reply(turn.t("dialog.cancelled"))], flow=HOME_FLOW, arg="menu")
+            return Next([Reply(turn.t(said))], flow=HOME_FLOW, arg="menu")
         if typed:
             return Next(flow=HOME_FLOW, arg="menu")
         return Next([Reply(turn.t("dialog.nothing_to_cancel"))], flow=HOME_FLOW, arg="menu")
