@@ -55,6 +55,16 @@ async def _indexes(config: Config, db: Database) -> tuple[RoutingService, FaqInd
     return RoutingService(reference.places(units), profile), faq
 
 
+def _check_data_dir(data_dir: Path) -> None:
+    """Refuse to start on a folder without the units: the usual cause is a relative data_dir
+    (the default, "data") and a program started from another directory."""
+    if not (data_dir / "units").is_dir():
+        raise ConfigError(
+            f"deployment.data_dir: no units folder in {str(data_dir)!r} (looked in {data_dir.resolve()}; "
+            "a relative path is relative to the current directory)"
+        )
+
+
 async def load_reference_data(db: Database, data_dir: Path) -> reference.LoadReport:
     async with db.unit_of_work() as uow:
         return await reference.load(uow, data_dir)
@@ -69,6 +79,7 @@ async def open_app(config: Config, *, clock: Callable[[], datetime] = system_clo
         async with db.unit_of_work() as uow:
             empty = not await uow.units.all()
         if empty:
+            _check_data_dir(config.data_path)
             report = await load_reference_data(db, config.data_path)
             log.info("first start: loaded %s", report)
         routing, faq = await _indexes(config, db)

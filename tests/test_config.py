@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -68,6 +69,25 @@ def test_cli_prints_one_line_for_a_bad_config(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"error: {bad}: telegram.mode: Input should be 'polling' or 'webhook'"
     ]
+
+
+def test_cli_started_elsewhere_names_the_data_folder(tmp_path: Path) -> None:
+    """Started outside the repository with the default relative data_dir, the bot says where
+    it looked for the reference data instead of complaining about the units profile."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        input="",
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: deployment.data_dir: no units folder in 'data' (looked in {tmp_path / 'data'}; "
+        "a relative path is relative to the current directory)"
+    )
 
 
 @pytest.mark.parametrize(
