@@ -92,15 +92,16 @@ async def free_text(turn: Turn) -> Next:
         return greet(turn)
     if said == "thanks":
         return done(menu(turn, "home.thanks"))
-    if said == "ack":
-        return done(menu(turn, "menu.more"))
     waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
     if waiting is not None and kind in ("text", "photo") and (turn.text or turn.inbound.attachment):
-        # An officer asked this citizen for more: their next message answers it.
+        # An officer asked this citizen for more: their next message answers it, even a short
+        # "Dạ rồi" or "ok" to "Anh đã nộp đơn ở xã chưa?".
         photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
         await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
         # A photo and then its explanation: what follows goes to the same case until Xong.
         return start("supplement", arg=f"more:{waiting.id}")
+    if said == "ack":
+        return done(menu(turn, "menu.more"))
     if kind in ("photo", "location"):
         return done(menu(turn, "home.media_outside_flow"))
     if kind in ("other", "contact"):

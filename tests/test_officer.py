@@ -415,6 +415,21 @@ async def test_a_word_like_huy_in_an_officer_text_is_asked_about(app: App) -> No
     assert not [n for n in await notices(app, citizen) if "trả lời hồ sơ" in n.text]
 
 
+async def test_a_short_yes_answers_an_officers_question(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5016")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Yêu cầu bổ sung")
+    await officer.say("Anh đã báo trưởng ấp chưa?")
+    await citizen.say("Dạ rồi")
+    assert f"bổ sung tin nhắn của bạn vào hồ sơ {code}" in citizen.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and "Dạ rồi" in case.description
+    assert any("Dạ rồi" in n.text for n in await notices(app, officer))
+
+
 async def test_officer_gets_usage_or_a_refusal_that_fits(app: App) -> None:
     officer = (await onboard(app))["officer_kh"]
     await officer.say("/faq them")
