@@ -807,8 +807,10 @@ async def test_hostile_petition_over_telegram(database_url: str, clock: FakeCloc
         await say(("Nước ngập <ấp 3> & " * 400)[:4096])
         replies = await say("xong")
         await junk()
-        await say("Lâm <i>Văn</i> Tố")
+        replies = await say("Lâm <i>Văn</i> Tố")
+        assert any("chỉ cần" in (m.plain_text or "") for m in replies)  # markup is no name: asked once
         await junk()
+        await say("Lâm <i>Văn</i> Tố")  # typed again: taken, and escaped wherever it is shown
         await say("0909 123 456")
         await junk()
         replies = await say("ấp Chợ <b>số 5</b> & \u202eđường")
