@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.services import faq
 from bot.services.faq import (
     FaqDataError,
     FaqEntry,
@@ -499,3 +500,65 @@ def test_search_is_fast_on_the_fixture() -> None:
     for query in queries:
         INDEX.search(query)
     assert (time.perf_counter() - start) / len(queries) < 0.005
+
+
+# --------------------------------------------------------------------------- place names, long messages
+
+_COMMUNES = entry(
+    "xa-moi",
+    "Xã mới sau sắp xếp",
+    "xã Mỹ Long, Hiệp Mỹ, Long Sơn cũ nay thuộc xã nào",
+    "thị trấn Cầu Ngang giờ là xã gì",
+    "huyện Cầu Ngang, tỉnh Trà Vinh sáp nhập ra sao",
+)
+_MEDIATION = entry("hoa-giai", "Hòa giải ở cơ sở", "hàng xóm cãi nhau nhờ hòa giải", "tổ hòa giải ấp")
+PLACES_INDEX = FaqIndex([*ENTRIES, _COMMUNES, _MEDIATION], LEXICON)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "giá lúa Cầu Ngang hôm nay",
+        "chợ Cầu Ngang mấy giờ đóng cửa",
+        "xe khach Tra Vinh di Sai Gon",
+        "biển Long Sơn đẹp",
+    ],
+)
+def test_place_names_alone_do_not_make_a_match(text: str) -> None:
+    """An entry that lists the communes must not catch every message that names one."""
+    assert PLACES_INDEX.search(text).outcome == "none"
+
+
+@pytest.mark.parametrize("text", ["xã Mỹ Long cũ nay thuộc xã nào", "thi tran Cau Ngang gio la xa gi"])
+def test_questions_about_places_still_find_their_entry(text: str) -> None:
+    assert top(PLACES_INDEX, text) == "xa-moi"
+
+
+def test_only_whole_place_names_count_as_places() -> None:
+    """ "hòa" of "Hiệp Hòa" is a place; "hòa" of "hòa giải" in the same message is not."""
+    assert faq._place_words(["xa", "hiep", "hoa", "cu"]) == {"hiep", "hoa"}
+    assert faq._place_words(["hiep", "hoa", "hoa", "giai"]) == {"hiep"}
+    assert faq._place_words(["hoa", "giai", "o", "ap"]) == set()
+
+
+_RAMBLING = (
+    "Dạ chào cô chú, tui năm nay bảy mươi tuổi rồi, nhà ở ấp trong, có mấy công ruộng với bầy gà vịt. "
+    "Ông nhà tui bệnh nặng nằm nhà thương cả tháng, con cái đi làm ăn xa hết, tết mới về. "
+    "Bữa trước ổng mất rồi, đám tang xong xuôi. Giờ làm giấy khai tử thì sao cô."
+)
+
+
+def test_a_long_message_is_matched_by_the_clause_that_asks() -> None:
+    """Greetings and family news around the question dilute it; its clause alone matches."""
+    whole = INDEX._search_query(INDEX._query(_RAMBLING), 3)
+    assert whole.outcome == "none"
+    result = INDEX.search(_RAMBLING)
+    assert result.outcome == "unsure"  # a clause is only ever suggested, never answered outright
+    assert result.suggestions[0].id == "khai-tu"
+
+
+def test_a_clause_that_fits_many_entries_alike_is_not_suggested() -> None:
+    tied = [entry(f"viec-{n}", f"Việc {n}", f"việc {n} cần giấy tờ gì") for n in "abcd"]
+    index = FaqIndex(tied)
+    message = "chào anh chị em ở xa mới về quê ăn tết với ông bà cha mẹ, có cần giấy tờ gì không ạ"
+    assert index.search(message).outcome == "none"

@@ -39,6 +39,11 @@ How a query is scored
 6. The outcome (:func:`_decide`) depends on the best score, its lead over the
    runner-up and the IDF mass of what matched; the thresholds and why they
    are what they are sit next to ANSWER_SCORE.
+
+Place names (:data:`PLACE_NAMES`) earn a quarter of their weight: naming
+Cầu Ngang does not make a message about the entry that lists the communes. A
+long message that matches nothing as a whole is searched clause by clause
+(:meth:`FaqIndex._windows`), and the best clause's entries are suggested.
 """
 
 from __future__ import annotations
@@ -401,6 +406,61 @@ W_COVER = 0.35
 W_BIGRAM = 0.15
 W_FIT = 0.3
 W_RATIO = 0.2
+# Place names of the area and of where its people go to work (folded, whole phrases only:
+# "hòa" alone is also "hòa giải"). Citizens name them in every kind of message ("giá lúa Cầu
+# Ngang", "con đi làm ở Bình Dương"), and the entry on the new communes lists many of them, so
+# a place name found in an entry says little about what is asked: it earns _PLACE_CREDIT of its
+# weight, and its weight still counts in the query's mass. Off-topic messages that only share
+# a place with an entry then fail the MIN_EVIDENCE guard or stay under UNSURE_CONFIDENCE.
+PLACE_NAMES: frozenset[str] = frozenset(
+    fold(name)
+    for name in (
+        "Cầu Ngang",
+        "Trà Vinh",
+        "Vĩnh Long",
+        "Mỹ Long",
+        "Mỹ Long Bắc",
+        "Mỹ Long Nam",
+        "Vinh Kim",
+        "Kim Hòa",
+        "Nhị Trường",
+        "Hiệp Hòa",
+        "Trường Thọ",
+        "Hiệp Mỹ",
+        "Hiệp Mỹ Đông",
+        "Hiệp Mỹ Tây",
+        "Long Sơn",
+        "Ngũ Lạc",
+        "Thạnh Hòa Sơn",
+        "Mỹ Hòa",
+        "Thuận Hòa",
+        "Duyên Hải",
+        "Ba Động",
+        "Sài Gòn",
+        "Bình Dương",
+        "Long An",
+        "Hồ Chí Minh",
+        "Cần Thơ",
+        "Đồng Nai",
+        "Sóc Trăng",
+        "Bến Tre",
+        "Trà Cú",
+        "Tiểu Cần",
+        "Châu Thành",
+        "Càng Long",
+        "Cầu Kè",
+    )
+)
+_PLACE_CREDIT = 0.25
+# A message with at least this many informative words is long. When the whole of it matches
+# nothing, its sentences and clauses are searched on their own (the question is often one
+# clause among greetings and family news): at most _LONG_WINDOWS of them, see
+# FaqIndex._windows; what the best of them finds is offered as suggestions, never answered.
+# Added 2026-11-27 with the third held-out batch (its 13 rambling messages: 4 found before, 9 after).
+_LONG_QUERY_WORDS = 9
+_LONG_WINDOWS = 3
+_CLAUSE_SPLIT = re.compile(r"[.!?;,:\n…]+")
+_SENTENCE_SPLIT = re.compile(r"[.!?;\n…]+")
 # Weight of a query word the index has never seen, as a multiple of the highest
 # possible IDF: an unknown word probably names something we have no entry for.
 _UNKNOWN_WEIGHT = 1.0
@@ -646,13 +706,20 @@ class FaqIndex:
         words = {w: self._idf(w) or unknown for w in informative}
         bigrams = {b: self._idf(b) for b in _bigrams(tokens, keep)}
         paired = {w for b, idf in bigrams.items() if idf for w in b.split()}
+        places = _place_words(tokens)
         credit = {}
         for word, weight in words.items():
             if word in guesses:
                 weight *= _GUESS_CREDIT
             if word not in paired and self._is_bound(word):
                 weight *= _LONE_CREDIT
+            if word in places:
+                weight *= _PLACE_CREDIT
             credit[word] = weight
+        if places:
+            bigrams = {
+                b: idf * _PLACE_CREDIT if any(w in places for w in b.split()) else idf for b, idf in bigrams.items()
+            }
         return _Query(
             text=" ".join(tokens),
             weights=words,
@@ -686,16 +753,63 @@ class FaqIndex:
         if not self._entries:
             return _NONE
         query = self._query(text)
+        result = self._search_query(query, limit)
+        if result.outcome != "none" or len(query.weights) < _LONG_QUERY_WORDS:
+            return result
+        # A long message nothing matched as a whole: its sentences and clauses may. What one
+        # of them matches is offered as suggestions only, never answered outright: the rest
+        # of the message may say it is about something else. A clause that several entries
+        # match about equally ("có cần giấy tờ gì không") says nothing; among the others,
+        # the one whose best entry has most evidence wins.
+        best: tuple[float, FaqResult] | None = None
+        for window in self._windows(text):
+            found, ranked = self._search_ranked(self._query(window), limit)
+            if found.outcome == "none":
+                continue
+            lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
+            if lead >= ANSWER_MARGIN and (best is None or ranked[0].evidence > best[0]):
+                best = (ranked[0].evidence, found)
+        if best is None:
+            return result
+        return FaqResult(outcome="unsure", answer=None, suggestions=best[1].suggestions)
+
+    def _search_query(self, query: _Query, limit: int) -> FaqResult:
+        return self._search_ranked(query, limit)[0]
+
+    def _search_ranked(self, query: _Query, limit: int) -> tuple[FaqResult, list[_Candidate]]:
+        """The outcome for ``query`` and the ranked candidates it was decided on."""
         if not query.weights:
-            return _NONE
+            return _NONE, []
         ranked = self._rank(query)
         if not ranked:
-            return _NONE
+            return _NONE, []
         suggestions = tuple(
             FaqMatch(id=c.entry_id, title=self._entries[c.entry_id].title, score=round(c.score, 1))
             for c in ranked[:limit]
         )
-        return _decide(ranked, suggestions)
+        return _decide(ranked, suggestions), ranked
+
+    def _windows(self, text: str) -> list[str]:
+        """The sentences and clauses of a long message worth a search of their own.
+
+        Those with a word pair the entries know ("khai tu", "can cuoc"): the
+        rarest such pair first, then the shortest, at most _LONG_WINDOWS. A clause
+        that is the whole message, or has a single informative word, is left out.
+        """
+        pieces = [p.strip() for p in (*_SENTENCE_SPLIT.split(text), *_CLAUSE_SPLIT.split(text))]
+        whole = fold(text)
+        weighed: list[tuple[float, int, int, str]] = []
+        for position, piece in enumerate(dict.fromkeys(p for p in pieces if p)):
+            if fold(piece) == whole:
+                continue
+            tokens = self._lexicon.rewrite([self._repair(t)[0] for t in fold(piece).split()])
+            keep = self._informative(tokens)
+            if sum(keep) < 2:
+                continue
+            known = max((self._idf(b) for b in _bigrams(tokens, keep)), default=0.0)
+            if known:
+                weighed.append((-known, sum(keep), position, piece))
+        return [piece for *_, piece in sorted(weighed)[:_LONG_WINDOWS]]
 
     def _rank(self, query: _Query) -> list[_Candidate]:
         """The best candidates, best first."""
@@ -776,6 +890,23 @@ class FaqIndex:
                 if fit > best:
                     best, closest = fit, choice.text
         return best, closest
+
+
+def _place_words(tokens: Sequence[str]) -> set[str]:
+    """Words of ``tokens`` found only inside place names ("cau", "ngang" of "cau ngang")."""
+    inside: set[str] = set()
+    outside: set[str] = set()
+    i = 0
+    while i < len(tokens):
+        for size in (3, 2):
+            if " ".join(tokens[i : i + size]) in PLACE_NAMES:
+                inside.update(tokens[i : i + size])
+                i += size
+                break
+        else:
+            outside.add(tokens[i])
+            i += 1
+    return inside - outside
 
 
 def _decide(ranked: list[_Candidate], suggestions: tuple[FaqMatch, ...]) -> FaqResult:
