@@ -50,7 +50,11 @@ async def score(turn: Turn) -> Next:
     await casework.rate(turn.uow, turn.services, case, int(value))
     return goto(
         "more",
-        turn.say("rating.thanks", turn.option("rating.more_button", MORE), turn.option("rating.no_button", NO_MORE)),
+        turn.say(
+            "rating.thanks",
+            turn.option("rating.more_button", MORE, means="yes"),
+            turn.option("rating.no_button", NO_MORE, means="no"),
+        ),
     )
 
 

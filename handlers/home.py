@@ -47,8 +47,8 @@ def officer_hint(turn: Turn) -> Reply:
 def consent_question(turn: Turn) -> Reply:
     return turn.say(
         "consent.ask",
-        turn.option("consent.yes", CONSENT_YES),
-        turn.option("consent.no", CONSENT_NO),
+        turn.option("consent.yes", CONSENT_YES, means="yes"),
+        turn.option("consent.no", CONSENT_NO, means="no"),
     )
 
 

@@ -28,12 +28,6 @@ ALL_UNITS = "unit:all"
 MAX_PARTS = 30
 MAX_PHOTOS = 10
 _PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
-# "Không", "ko có": a typed no to the optional phone number, as the Bỏ qua button.
-_NO_PHONE = frozenset({"khong", "ko", "k", "hong", "khong co", "ko co", "khong can", "bo qua", "no", "skip"})
-# A typed yes to the summary, as the Gửi button: "đúng rồi", "ok", "gửi đi".
-_SEND_WORDS = frozenset(
-    {"dung", "dung roi", "ok", "oke", "okay", "dong y", "gui", "gui di", "gui luon", "co", "yes", "send", "xac nhan"}
-)
 NAME_MAX_WORDS = 6
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:[.'-][^\W\d_]*)*")  # letters; "Ng.", "H'Hen", "Thị-Mai"
 # Words a sentence needs and no Vietnamese or Khmer name holds, as typed (with or without accents;
@@ -172,8 +166,13 @@ async def choose_unit(turn: Turn) -> Next:
         options.append(turn.option("petition.show_all_units", ALL_UNITS))
         return goto("unit", Reply(turn.t("petition.outside_area", place=route.outside), tuple(options)))
     if route.candidates:
-        options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.name) for c in route.candidates]
-        options.append(turn.option("petition.show_all_units", ALL_UNITS))
+        # One candidate is a yes/no question ("Có phải bạn muốn chọn nơi này?"): "dạ phải" takes it.
+        one = len(route.candidates) == 1
+        options = [
+            turn.option("petition.unit_option", f"unit:{c.code}", means="yes" if one else None, name=c.name)
+            for c in route.candidates
+        ]
+        options.append(turn.option("petition.show_all_units", ALL_UNITS, means="no" if one else None))
         key = "petition.which_unit" if len(route.candidates) > 1 else "petition.did_you_mean_unit"
         return goto("unit", Reply(turn.t(key, typed=cases.excerpt(turn.text, cases.ECHO_MAX)), tuple(options)))
     return goto("unit", _unit_question(turn, "petition.unit_unknown"))
@@ -248,9 +247,10 @@ def _ask_contact(turn: Turn) -> Next:
         options = [turn.option("petition.anonymous_button", ANONYMOUS)] if draft.type == "to_cao" else []
         return goto("name", turn.say(f"petition.contact_required.{draft.type}", *options))
     known = turn.citizen.phone
-    options = [turn.option("petition.skip_button", SKIP)]
+    # "Không", "ko có" typed to the optional phone number skip it; "dạ có" takes the known number.
+    options = [turn.option("petition.skip_button", SKIP, means="no")]
     if known:
-        options.insert(0, turn.option("petition.use_known_phone", f"phone:{known}", phone=known))
+        options.insert(0, turn.option("petition.use_known_phone", f"phone:{known}", means="yes", phone=known))
     return goto("phone", turn.say("petition.ask_phone_optional", *options))
 
 
@@ -290,13 +290,13 @@ def looks_like_name(text: str) -> bool:
 async def ask_phone(turn: Turn) -> Next:
     draft = _draft(turn)
     required = draft.type in CONTACT_REQUIRED
-    if not required and (turn.choice == SKIP or fold(turn.text) in _NO_PHONE):
+    if not required and turn.choice == SKIP:
         return _confirm(turn)
     raw = turn.inbound.phone or (turn.choice or "").removeprefix("phone:") or turn.text
     phone = normalise_phone(raw)
     if phone is None:
         key = "petition.phone_again_required" if required else "petition.phone_again_optional"
-        options = () if required else (turn.option("petition.skip_button", SKIP),)
+        options = () if required else (turn.option("petition.skip_button", SKIP, means="no"),)
         return goto("phone", turn.say(key, *options))
     draft.phone = phone
     turn.citizen.phone = phone
@@ -334,7 +334,7 @@ def _summary(turn: Turn, draft: Draft) -> Reply:
     contact = t("petition.summary_anonymous") if draft.anonymous else (given or t("petition.summary_no_contact"))
     return turn.say(
         "petition.summary",
-        turn.option("petition.send_button", SEND),
+        turn.option("petition.send_button", SEND, means="yes"),  # "đúng rồi", "ok", "gửi đi" typed
         turn.option("petition.edit_button", EDIT),
         turn.option("petition.cancel_button", CANCEL),
         type=t(f"case_type.{draft.type}"),
@@ -360,7 +360,7 @@ async def confirm(turn: Turn) -> Next:
         draft.description = ""
         _save(turn, draft)
         return goto("describe", turn.say("petition.edit_description"), _describe_question(turn))
-    if turn.choice != SEND and fold(turn.text) not in _SEND_WORDS:
+    if turn.choice != SEND:
         return goto("confirm", turn.say("petition.confirm_again"), _summary(turn, draft))
     case = await cases.file_case(
         turn.uow, turn.services, turn.citizen, turn.inbound.channel, turn.inbound.chat_id, draft

@@ -53,8 +53,8 @@ async def choose(turn: Turn) -> Next:
             "confirm",
             turn.say(
                 "privacy.confirm_erase",
-                turn.option("privacy.confirm_button", CONFIRM),
-                turn.option("privacy.keep_button", KEEP),
+                turn.option("privacy.confirm_button", CONFIRM, means="yes"),
+                turn.option("privacy.keep_button", KEEP, means="no"),
             ),
         )
     return done(turn.say("privacy.kept"), menu(turn, "menu.more"))

@@ -450,3 +450,35 @@ async def test_language_choice_and_role_aware_help(app: App) -> None:
     await chat.say("/ngonngu")
     await chat.say("1")
     assert "Đã chọn Tiếng Việt" in chat.text
+
+
+@pytest.mark.parametrize(
+    "typed", ["đồng ý", "dong y", "đồng ý ạ", "ok", "được", "có", "ừ", "dạ", "Dạ có", "tôi đồng ý"]
+)
+async def test_consent_typed_instead_of_pressed_is_taken(app: App, typed: str) -> None:
+    chat = Chat(app)
+    await chat.say("/start")
+    await chat.say(typed)
+    assert "Cảm ơn bạn đã đồng ý" in chat.text and "Bạn có đồng ý không?" not in chat.text
+    [citizen] = await _rows(app, Citizen)
+    assert citizen.consent_at is not None
+
+
+@pytest.mark.parametrize("typed", ["không", "ko", "không đồng ý", "Không đồng ý ạ", "dạ không", "khong dong y"])
+async def test_consent_declined_by_typing(app: App, typed: str) -> None:
+    chat = Chat(app)
+    await chat.say("/start")
+    await chat.say(typed)
+    assert "Bạn chưa đồng ý nên tôi sẽ không lưu" in chat.text
+    [citizen] = await _rows(app, Citizen)
+    assert citizen.consent_at is None
+
+
+async def test_consent_asked_before_a_petition_is_taken_by_typing(app: App) -> None:
+    chat = Chat(app)
+    await chat.say("/phananh")
+    assert "cần đồng ý" in chat.text
+    await chat.say("đồng ý ạ")
+    assert "Cảm ơn bạn đã đồng ý" in chat.text and "Bạn muốn gửi loại nào?" in chat.text
+    [citizen] = await _rows(app, Citizen)
+    assert citizen.consent_at is not None

@@ -3,7 +3,8 @@
 A button never carries its meaning to the channel: Telegram's callback data is
 a random token, and the value behind it stays in the database with the chat it
 was shown in. Zalo and the console show numbered lines; typing the number, a
-number word or the label picks the option.
+number word or the label picks the option, and a typed yes or no ("dạ có",
+"không") picks the option of a yes/no question that gives that answer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.dialog import smalltalk
 from bot.dialog.types import Button, Outgoing, Reply
 from bot.text import fold, small_number
 from storage.uow import UnitOfWork
@@ -62,7 +64,7 @@ async def render(
     now: datetime,
     ttl: timedelta,
 ) -> tuple[Outgoing, list[list[str]]]:
-    """Store tokens for the reply's options; return the message and its (label, token) list."""
+    """Store tokens for the reply's options; return the message and its (label, token[, means]) list."""
     if not reply.options:
         return Outgoing(channel, chat_id, reply.text, (), reply.photo), []
     batch = new_token()
@@ -88,15 +90,21 @@ async def render(
     )
     columns = max(1, reply.columns)
     rows = tuple(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns))
-    return Outgoing(channel, chat_id, reply.text, rows, reply.photo), [[b.label, b.token] for b in buttons]
+    shown = [
+        [button.label, button.token, *([option.means] if option.means else [])]
+        for option, button in zip(reply.options, buttons, strict=True)
+    ]
+    return Outgoing(channel, chat_id, reply.text, rows, reply.photo), shown
 
 
 def pick(text: str, options: Sequence[Sequence[str]]) -> str | None:
     """The token of the option that typed text designates, if any.
 
-    ``options`` are (label, token) pairs in display order. Accepted: the
-    number ("2", "số 2", "hai"), the label without accents, or a part of the
-    label that only one option contains.
+    ``options`` are (label, token) pairs in display order, with a third item
+    "yes" or "no" for the answers of a yes/no question. Accepted: the number
+    ("2", "số 2", "hai"), the label without accents, a typed yes or no that
+    one option means ("đồng ý ạ", "ko"), or a part of the label that only one
+    option contains.
     """
     folded = fold(text)
     if not folded or not options:
@@ -109,12 +117,17 @@ def pick(text: str, options: Sequence[Sequence[str]]) -> str | None:
         number = small_number(word, 999) if word.isdecimal() else _NUMBER_WORDS.get(word)
         if number is not None and 1 <= number <= len(options):
             return options[number - 1][1]
-    labels = [fold(label) for label, _ in options]
-    for label, (_, token) in zip(labels, options, strict=True):
+    labels = [fold(option[0]) for option in options]
+    for label, option in zip(labels, options, strict=True):
         if label == folded:
-            return token
+            return option[1]
+    said = smalltalk.answer(text)
+    meaning = [option[1] for option in options if said is not None and len(option) > 2 and option[2] == said]
+    if len(meaning) == 1:
+        # Before the parts of labels: "đồng ý" is in "Tôi đồng ý" and in "Không đồng ý".
+        return meaning[0]
     if len(folded) >= 3:
-        containing = [token for label, (_, token) in zip(labels, options, strict=True) if folded in label]
+        containing = [option[1] for label, option in zip(labels, options, strict=True) if folded in label]
         if len(containing) == 1:
             return containing[0]
     return None

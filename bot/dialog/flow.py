@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.dialog.catalog import Translator
 from bot.dialog.types import Inbound, Next, Option, Reply
@@ -59,8 +59,9 @@ class Turn:
     def say(self, key: str, *options: Option, columns: int = 1, **values: object) -> Reply:
         return Reply(self.t(key, **values), tuple(options), columns)
 
-    def option(self, key: str, value: str, **values: object) -> Option:
-        return Option(self.t(key, **values), value)
+    def option(self, key: str, value: str, *, means: Literal["yes", "no"] | None = None, **values: object) -> Option:
+        """A button; ``means`` makes it the one a typed yes or no picks."""
+        return Option(self.t(key, **values), value, means)
 
     async def audit(
         self,

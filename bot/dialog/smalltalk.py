@@ -1,11 +1,12 @@
-"""What people type that is not a request: greetings, thanks, "ok", and "thôi" to stop.
+"""What people type that is not a request: greetings, thanks, "ok", "thôi" to stop, yes and no.
 
 Elderly citizens on Zalo or a cheap phone type words, not commands: "alo" to start,
 "cảm ơn" to end, "hủy" or "thôi" to stop what they are doing. Matching is on the
 folded text (no accents, lower case), on the whole message, so "chào anh" is a
 greeting but "chào anh, tôi muốn hỏi khai sinh" is a question. At a step that takes
 the person's own words (a name, a description), a cancel word that could be content
-("Huy", "thôi", "menu") is asked about, never taken as a cancel unasked.
+("Huy", "thôi", "menu") is asked about, never taken as a cancel unasked. A typed answer
+to a yes/no question ("dạ có", "đồng ý ạ", "ừ", "ko") is read by :func:`answer`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.text import clean, fold
 
 Kind = Literal["greeting", "thanks", "ack"]
 Intent = Literal["sure", "maybe"]
+Answer = Literal["yes", "no"]
 
 # A whole message that means "stop what I am doing" (as /huy). "Đúng" (fold: "dung") is
 # not here: it means "yes".
@@ -132,4 +134,54 @@ def kind(text: str) -> Kind | None:
         return "greeting"
     if words & _ACK_STARTS:
         return "ack"
+    return None
+
+
+# Yes and no, folded, once the words around them are taken away ("dạ có ạ" -> "co").
+_YES = frozenset(
+    {
+        *("co", "co chu", "co gui", "co muon", "muon", "can", "co can", "dong y", "nhat tri", "chac chan"),
+        *("ok", "oke", "okay", "oki", "okie", "okela", "ok la", "duoc", "dc", "u", "uh", "uhm", "um", "uk", "ukm"),
+        *("o", "da", "vang", "dung", "dung vay", "phai", "roi", "gui", "xac nhan", "yes", "y", "send"),
+    }
+)
+# Negations, alone or before what they deny: "không", "ko đồng ý", "hông cần", "chưa".
+_NEGATIONS = ("khong", "ko", "k", "kg", "khg", "kh", "hong", "hok", "hem", "chua")
+_DENIED = ("", " dong y", " co", " can", " gui", " muon", " muon gui", " can gui", " duoc", " phai", " chiu")
+_NO = frozenset(
+    {
+        *(negation + denied for negation in _NEGATIONS for denied in _DENIED),
+        *("khoi", "khoi can", "thoi", "thoi khoi", "thoi khong", "thoi khong can", "bo qua", "no", "skip"),
+    }
+)
+# Words before an answer ("dạ không", "vâng đồng ý", "tôi đồng ý") and after it ("có ạ",
+# "gửi đi", "gửi giúp tôi nhé", "được rồi").
+_LEADING = frozenset({"da", "vang", "u", "uh", "o", "ok", "oke", "toi", "em", "con", "chau", "thi"})
+_TRAILING = frozenset(
+    {
+        *("a", "ah", "nha", "nhe", "nghe", "nghen", "nhen", "ne", "oi", "ha", "di", "luon", "lun", "roi"),
+        *("giup", "gium", "dum", "toi", "em", "anh", "chi", "ban", "ad", "admin", "bot", "nhieu", "het"),
+    }
+)
+
+
+def answer(text: str) -> Answer | None:
+    """Whether a whole message answers a yes/no question: "yes", "no", or None for anything else.
+
+    "đồng ý", "dong y", "đồng ý ạ", "ok", "được", "có", "ừ", "dạ", "gửi đi" say yes; "không",
+    "ko", "không đồng ý", "dạ không ạ", "thôi khỏi" say no. A negation always wins, so "không
+    đồng ý" is never a yes; a sentence ("có ai ở xã không") is neither.
+    """
+    words = fold(text).split()
+    if not words or len(words) > _MAX_WORDS:
+        return None
+    while len(words) > 1 and words[-1] in _TRAILING:
+        words.pop()
+    while len(words) > 1 and words[0] in _LEADING:
+        words.pop(0)
+    core = " ".join(words)
+    if core in _NO:
+        return "no"
+    if core in _YES:
+        return "yes"
     return None

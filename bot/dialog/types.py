@@ -36,6 +36,9 @@ class Inbound:
 class Option:
     label: str
     value: str
+    # The answer this option gives to a yes/no question: typing "dạ có", "ok" or "không"
+    # picks it (see bot.dialog.smalltalk.answer). None for every other option.
+    means: Literal["yes", "no"] | None = None
 
 
 @dataclass(frozen=True)
