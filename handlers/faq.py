@@ -71,13 +71,15 @@ async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
         if len(fold(question).split()) < FORWARD_MIN_WORDS:
             return done(menu(turn, "home.not_understood"))
         offer = menu(turn, "home.not_understood_forward")
-        return goto("offer", Reply(offer.text, (*offer.options, turn.option("faq.forward_button", FORWARD))))
+        return goto(
+            "offer", Reply(offer.text, (*offer.options, turn.option("faq.forward_button", FORWARD, means="yes")))
+        )
     return goto(
         "offer",
         turn.say(
             "faq.no_answer",
-            turn.option("faq.forward_button", FORWARD),
-            turn.option("faq.no_forward_button", NO_FORWARD),
+            turn.option("faq.forward_button", FORWARD, means="yes"),
+            turn.option("faq.no_forward_button", NO_FORWARD, means="no"),
         ),
     )
 
@@ -85,7 +87,7 @@ async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
 def _suggestions(turn: Turn, result: FaqResult) -> Reply:
     options = [turn.option("faq.suggestion", f"entry:{m.id}", title=m.title) for m in result.suggestions[:3]]
     options.extend(_file_now(turn))
-    options.append(turn.option("faq.none_of_these", FORWARD))
+    options.append(turn.option("faq.none_of_these", FORWARD, means="no"))
     return Reply(turn.t("faq.did_you_mean"), tuple(options))
 
 
@@ -100,8 +102,8 @@ def _file_now(turn: Turn) -> list[Option]:
 def _show(turn: Turn, entry: FaqEntry) -> Next:
     answer = turn.say(
         "faq.answer",
-        turn.option("faq.helpful", UP),
-        turn.option("faq.not_helpful", DOWN),
+        turn.option("faq.helpful", UP, means="yes"),
+        turn.option("faq.not_helpful", DOWN, means="no"),
         *_file_now(turn),
         columns=2,
         title=entry.title,
@@ -140,8 +142,8 @@ async def feedback(turn: Turn) -> Next:
             "offer",
             turn.say(
                 "faq.sorry_offer_forward",
-                turn.option("faq.forward_button", FORWARD),
-                turn.option("faq.no_forward_button", NO_FORWARD),
+                turn.option("faq.forward_button", FORWARD, means="yes"),
+                turn.option("faq.no_forward_button", NO_FORWARD, means="no"),
             ),
         )
     if turn.text:

@@ -482,3 +482,42 @@ async def test_consent_asked_before_a_petition_is_taken_by_typing(app: App) -> N
     assert "Cảm ơn bạn đã đồng ý" in chat.text and "Bạn muốn gửi loại nào?" in chat.text
     [citizen] = await _rows(app, Citizen)
     assert citizen.consent_at is not None
+
+
+UNANSWERED = "giá lúa hôm nay bao nhiêu tiền một ký"
+
+
+@pytest.mark.parametrize("typed", ["ok", "có", "gửi đi", "ừ", "dạ có"])
+async def test_a_typed_yes_forwards_an_unanswered_question(app: App, typed: str) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say(f"/hoi {UNANSWERED}")
+    assert "🙋 Gửi câu hỏi cho cán bộ" in chat.labels
+    await chat.say(typed)
+    assert "Tôi sẽ chuyển câu hỏi của bạn cho cán bộ" in chat.text
+    await chat.press("Xã Long Sơn")
+    await chat.press("Bỏ qua")
+    await chat.say(typed)  # the same yes sends the summary
+    assert "Đã tiếp nhận" in chat.text
+    [case] = await _rows(app, Case)
+    assert case.type == "hoi_dap" and case.description == UNANSWERED
+
+
+@pytest.mark.parametrize("typed", ["ok", "có", "gửi đi", "ừ", "dạ có"])
+async def test_a_typed_yes_forwards_a_question_typed_outside_any_flow(app: App, typed: str) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say(UNANSWERED)
+    assert "🙋 Gửi câu hỏi cho cán bộ" in chat.labels and "📝 Gửi phản ánh, kiến nghị" in chat.labels
+    await chat.say(typed)
+    assert "Tôi sẽ chuyển câu hỏi của bạn cho cán bộ" in chat.text
+
+
+@pytest.mark.parametrize("typed", ["không", "ko", "thôi", "dạ không cần"])
+async def test_a_typed_no_keeps_an_unanswered_question(app: App, typed: str) -> None:
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.say(f"/hoi {UNANSWERED}")
+    await chat.say(typed)
+    assert "Bạn có thể hỏi lại bằng cách gõ khác đi" in chat.text
+    assert await _rows(app, Case) == []
