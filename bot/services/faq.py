@@ -456,7 +456,7 @@ _PLACE_CREDIT = 0.25
 # nothing, its sentences and clauses are searched on their own (the question is often one
 # clause among greetings and family news): at most _LONG_WINDOWS of them, see
 # FaqIndex._windows; what the best of them finds is offered as suggestions, never answered.
-# Added 2026-11-27 with the third held-out batch (its 13 rambling messages: 4 found before, 8 after).
+# Added 2026-11-27 with the third held-out batch (its 13 rambling messages: 4 found before, 7 after).
 _LONG_QUERY_WORDS = 9
 _LONG_WINDOWS = 2
 _CLAUSE_SPLIT = re.compile(r"[.!?;,:\n…]+")
