@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.app import App, open_app
 from handlers.petition import looks_like_name
-from storage.models import Case, CaseContact, CaseEvent, Citizen, OutboxMessage
+from storage.models import Case, CaseContact, CaseEvent, Citizen, OutboxMessage, Unit
 from tests.conftest import make_config
 from tests.helpers import Chat, FakeClock
 
@@ -521,3 +521,42 @@ async def test_a_typed_no_keeps_an_unanswered_question(app: App, typed: str) -> 
     await chat.say(typed)
     assert "Bạn có thể hỏi lại bằng cách gõ khác đi" in chat.text
     assert await _rows(app, Case) == []
+
+
+async def _file_at(app: App, address: str) -> tuple[str, str]:
+    """File a phản ánh whose commune is typed as ``address``; what the person saw, and the case's unit."""
+    chat = Chat(app)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say(address)
+    seen = chat.text
+    await chat.say("Cầu khỉ ở ấp Sóc Chuối bị gãy")
+    await chat.say("xong")
+    await chat.press("Bỏ qua")
+    await chat.press("Gửi")
+    assert "Đã tiếp nhận" in chat.text
+    [case] = await _rows(app, Case)
+    [unit] = [u for u in await _rows(app, Unit) if u.id == case.unit_id]
+    return seen, unit.name
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "xã Long Sơn, huyện Cầu Ngang, tỉnh Trà Vinh",
+        "Long Sơn, Cầu Ngang, Trà Vinh",
+        "ap Soc Chuoi xa Long Son huyen Cau Ngang tinh Tra Vinh",
+        "huyện Cầu Ngang, X. Long Sơn",
+    ],
+)
+async def test_a_whole_address_files_the_case_at_its_commune(app: App, address: str) -> None:
+    seen, unit = await _file_at(app, address)
+    assert "Nơi xảy ra: Xã Long Sơn" in seen and "Thị trấn Cầu Ngang" not in seen
+    assert unit == "Xã Long Sơn"
+
+
+async def test_a_whole_address_on_the_2025_map_names_the_new_commune(app_2025: App) -> None:
+    seen, unit = await _file_at(app_2025, "ấp Sóc Chuối, xã Long Sơn, huyện Cầu Ngang, tỉnh Trà Vinh")
+    assert "Long Sơn cũ nay thuộc Xã Hiệp Mỹ" in seen and "Nơi xảy ra: Xã Hiệp Mỹ" in seen
+    assert unit == "Xã Hiệp Mỹ"

@@ -5,6 +5,16 @@ names from before the 1 July 2025 merger, or with a prefix that fits several
 communes ("Hiệp Mỹ" in the 2022 map). The service answers with one unit only
 when it is sure; otherwise it returns the candidates to ask between, or says
 the place is outside the area.
+
+Citizens also type their whole address: "ấp Sóc Chuối, xã Long Sơn, huyện Cầu
+Ngang, tỉnh Trà Vinh", "Long Son Cau Ngang Tra Vinh". The most specific level
+named wins: the address is cut at commas and at the words that name a level
+(ấp/khóm, xã/thị trấn/TT/X., huyện/thị xã/TP/H., tỉnh), and the communes named
+are tried first (a marked "xã ..." before an unmarked name, then in the order
+typed, as Vietnamese addresses go from the smallest place to the largest), then
+the ấp, then the huyện, then the tỉnh. A district or province named alone
+("huyện Cầu Ngang") routes as the name alone always did. Within one part, of the
+names it contains, the first wins, and a name inside a longer one never does.
 """
 
 from __future__ import annotations
@@ -19,10 +29,26 @@ from bot.text import fold
 
 CITIZEN_KINDS = ("xa", "thi_tran")
 OUTSIDE_KIND = "ngoai"
+ASK = "several units match; ask which one"
 _PREFIXES = re.compile(r"^(?:o |tai |xa |thi tran |tt |phuong |ubnd |ubnd xa |huyen )+")
 FUZZY_MIN = 85.0
 SUGGEST_MIN = 85.0
 MIN_QUERY = 3
+
+# Levels of an address part, by the word before it. A part with no such word is UNMARKED.
+HAMLET, COMMUNE, UNMARKED, DISTRICT, PROVINCE = "ap", "xa", "", "huyen", "tinh"
+# Folded words that start a part of an address, two-word ones first ("thị xã" is not "xã").
+_MARKERS = (
+    *((("thi", "tran"), COMMUNE), (("thi", "xa"), DISTRICT), (("thanh", "pho"), DISTRICT)),
+    *((("ap",), HAMLET), (("khom",), HAMLET), (("xa",), COMMUNE), (("tt",), COMMUNE), (("x",), COMMUNE)),
+    *((("phuong",), COMMUNE), (("huyen",), DISTRICT), (("h",), DISTRICT), (("quan",), DISTRICT)),
+    *((("tx",), DISTRICT), (("tp",), DISTRICT), (("tinh",), PROVINCE)),
+)
+# Which parts are tried first: communes (marked before unmarked), then ấp, huyện, tỉnh.
+_ORDER = {COMMUNE: (0, 0), UNMARKED: (0, 1), HAMLET: (1, 0), DISTRICT: (2, 0), PROVINCE: (3, 0)}
+# Words around names in an address that name nothing: "xã Long Sơn cũ, nay là xã Hiệp Mỹ".
+_FILLER = frozenset({"cu", "moi", "nay", "la", "thuoc"})
+_CHUNKS = re.compile(r"[,;\n()\[\]]|\s[-–]\s")
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,53 @@ class _Hit:
     exact: bool
 
 
+@dataclass(frozen=True)
+class AddressPart:
+    """One part of a typed address: its level (the word before it) and its folded words."""
+
+    level: str
+    text: str
+    position: int
+
+
+def address_parts(text: str) -> list[AddressPart]:
+    """The parts of an address, cut at punctuation and at the words naming a level.
+
+    "ấp Sóc Chuối xã Long Sơn, H. Cầu Ngang" -> (ap, "ap soc chuoi"), (xa, "xa long son"),
+    (huyen, "h cau ngang"). Each part keeps its level word, which the name router reads.
+    """
+    parts: list[AddressPart] = []
+    current: list[str]
+    for chunk in _CHUNKS.split(text):
+        words = fold(chunk).split()
+        level, current = UNMARKED, []
+        index = 0
+        while index < len(words):
+            marker = _marker(words, index)
+            if marker is not None and index + len(marker[0]) < len(words):
+                _add_part(parts, level, current)
+                level, current = marker[1], list(marker[0])
+                index += len(marker[0])
+                continue
+            current.append(words[index])
+            index += 1
+        _add_part(parts, level, current)
+    return parts
+
+
+def _marker(words: list[str], index: int) -> tuple[tuple[str, ...], str] | None:
+    for marker, level in _MARKERS:
+        if tuple(words[index : index + len(marker)]) == marker:
+            return marker, level
+    return None
+
+
+def _add_part(parts: list[AddressPart], level: str, words: list[str]) -> None:
+    kept = [word for word in words if word not in _FILLER]
+    if len(kept) > (level != UNMARKED):  # a level word alone names nothing
+        parts.append(AddressPart(level, " ".join(kept), len(parts)))
+
+
 @dataclass
 class RoutingService:
     places: list[Place]
@@ -101,7 +174,28 @@ class RoutingService:
         return next((p for p in self.places if p.profile == wanted and p.code == code), None)
 
     def route(self, text: str) -> Route:
-        query = _PREFIXES.sub("", fold(text) + " ").strip()
+        """Where a place name, or a whole address, belongs (see the module's docstring)."""
+        parts = address_parts(text)
+        if len(parts) > 1:
+            chosen = self._most_specific(parts)
+            if chosen is not None:
+                return chosen
+        return self._route_name(fold(text))
+
+    def _most_specific(self, parts: list[AddressPart]) -> Route | None:
+        """The route of the most specific part of an address that names something, if any."""
+        ranked = sorted(parts, key=lambda part: (*_ORDER[part.level], part.position))
+        for tier in sorted({_ORDER[part.level][0] for part in ranked}):
+            routes = [self._route_name(part.text) for part in ranked if _ORDER[part.level][0] == tier]
+            # Spellings close to an ấp's or a district's name are noise, not suggestions.
+            for wanted in (_decided, _suggested, _outside) if tier == 0 else (_decided, _outside):
+                found = next((route for route in routes if wanted(route)), None)
+                if found is not None:
+                    return found
+        return None
+
+    def _route_name(self, folded: str) -> Route:
+        query = _PREFIXES.sub("", folded + " ").strip()
         if len(query) < MIN_QUERY:
             return Route(None, (), "too short to tell")
         hits = self._hits(query)
@@ -121,13 +215,15 @@ class RoutingService:
         if not current:
             return Route(None, (), "no unit matches this name")
         top = [c for c in current if c[1] >= current[0][1] - 0.01]
+        # "thị trấn Mỹ Long": of Thị trấn Mỹ Long and the Xã Mỹ Long Bắc/Nam it starts, the thị trấn.
+        top = [c for c in top if c[0].kind == _kind_named(folded)] or top
         if len(top) > 1:
             return Route(
                 None,
                 tuple(Candidate(p.code, p.name, s) for p, s, _ in top),
-                "several units match; ask which one",
+                ASK,
             )
-        place, score, former = current[0]
+        place, score, former = top[0]
         unit = Candidate(place.code, place.name, score)
         if former is not None:
             return Route(unit, (unit,), f"former unit {former} is now part of {place.name}", former=former)
@@ -152,19 +248,21 @@ class RoutingService:
             if ident not in best or hit.score > best[ident].score:
                 best[ident] = hit
         hits = sorted(best.values(), key=lambda h: (-h.score, -len(h.key)))
-        # A name contained in the query loses to a longer name also contained in it:
-        # "my long nam" contains "my long" (Thị trấn Mỹ Long) and "my long nam".
         contained = [h for h in hits if h.exact]
         # "xã Kim Hòa, Trà Vinh": the commune named, not the wider place outside the area.
         contained = [h for h in contained if h.place.kind != OUTSIDE_KIND] or contained
+        # "my long bacc" contains "my long" (Thị trấn Mỹ Long) but is Mỹ Long Bắc misspelt.
+        misspelt = [h for h in hits if not h.exact and h.score < 95.0]
+        longer = {c.key for c in contained for h in misspelt if h.key.startswith(c.key + " ")}
+        if longer and all(c.key in longer for c in contained):
+            return misspelt
         if contained:
-            longest = max(len(h.key) for h in contained)
             exact = [h for h in contained if h.key == query]
             prefixed = [h for h in hits if not h.exact and h.score == 95.0]
             if exact and prefixed:
                 # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie.
                 return [_Hit(h.place, 100.0, h.key, h.exact) for h in exact + prefixed]
-            return [h for h in contained if len(h.key) == longest]
+            return _first_named(contained, words)
         return hits
 
     def _dedupe(self, hits: list[_Hit]) -> list[tuple[Place, float, str | None]]:
@@ -208,3 +306,40 @@ class RoutingService:
             if score >= SUGGEST_MIN and (current.code not in scored or score > scored[current.code].score):
                 scored[current.code] = Candidate(current.code, current.name, score)
         return tuple(sorted(scored.values(), key=lambda c: -c.score)[:3])
+
+
+def _first_named(contained: list[_Hit], words: str) -> list[_Hit]:
+    """Of the names found in a query, the first one typed; a name inside a longer one never wins.
+
+    "my long nam" contains "my long" (Thị trấn Mỹ Long) and "my long nam": Mỹ Long Nam. In
+    "long son cau ngang tra vinh" the commune comes first, then its district and province.
+    """
+    spans: list[tuple[int, int, _Hit]] = []
+    for hit in sorted(contained, key=lambda h: -len(h.key)):
+        start = words.index(f" {hit.key} ")
+        end = start + len(hit.key)
+        if not any(start >= s and end <= e and (start, end) != (s, e) for s, e, _ in spans):
+            spans.append((start, end, hit))
+    first = min(start for start, _, _ in spans)
+    return [hit for start, _, hit in spans if start == first]
+
+
+def _kind_named(folded: str) -> str | None:
+    """The kind of unit a name is prefixed with: "tt my long" -> thi_tran, "xa kim hoa" -> xa."""
+    first = folded.split(" ", 2)
+    if first[0] == "tt" or first[:2] == ["thi", "tran"]:
+        return "thi_tran"
+    return "xa" if first[0] in ("xa", "x") else None
+
+
+def _decided(route: Route) -> bool:
+    """One unit, or a few that the person is asked to choose between."""
+    return route.unit is not None or route.reason == ASK
+
+
+def _suggested(route: Route) -> bool:
+    return route.outside is None and bool(route.candidates)
+
+
+def _outside(route: Route) -> bool:
+    return route.outside is not None
