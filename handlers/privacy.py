@@ -53,7 +53,9 @@ async def choose(turn: Turn) -> Next:
             "confirm",
             turn.say(
                 "privacy.confirm_erase",
-                turn.option("privacy.confirm_button", CONFIRM, means="yes"),
+                # Not marked as the "yes": erasing cannot be undone, and elderly people say
+                # "dạ" to anything. Only the button or its label typed in full erases.
+                turn.option("privacy.confirm_button", CONFIRM),
                 turn.option("privacy.keep_button", KEEP, means="no"),
             ),
         )
