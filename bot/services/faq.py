@@ -531,7 +531,7 @@ class _Query:
         """Sum of ``weights`` over the keys found in ``features``."""
         # Summed in the query's order: a set's order changes with PYTHONHASHSEED, and
         # so would the last bits of the sum, and the order of entries that tie.
-        return sum(weight for feature, weight in weights.items() if feature in features)
+        return sum([weight for feature, weight in weights.items() if feature in features])
 
     def features(self) -> dict[str, float]:
         """Words and bigrams with what they earn an entry that has them."""
@@ -560,6 +560,7 @@ class FaqIndex:
         # Derived from the above, rebuilt lazily after an upsert.
         self._idf_cache: dict[str, float] = {}
         self._masses: dict[str, tuple[float, ...]] = {}  # entry id -> _mass of each of its choices
+        self._word_choices: dict[str, dict[str, tuple[int, ...]]] = {}  # entry id -> word -> its choices
         self._by_initial: dict[str, list[str]] | None = None  # known words by first letter, for typos
         for entry in entries:
             self.upsert(entry)
@@ -580,6 +581,11 @@ class FaqIndex:
         self._entries[entry.id] = entry
         self._choices[entry.id] = choices
         self._features[entry.id] = features
+        where: dict[str, list[int]] = {}
+        for index, choice in enumerate(choices):
+            for word in choice.words:
+                where.setdefault(word, []).append(index)
+        self._word_choices[entry.id] = {word: tuple(indexes) for word, indexes in where.items()}
         compounds = _compounds(choices[0].text) + _compounds(self._prepare(entry.topic).text)
         self._entry_compounds[entry.id] = compounds
         self._compounds.update(compounds)
@@ -594,6 +600,7 @@ class FaqIndex:
 
     def _remove(self, entry_id: str) -> None:
         self._count(self._choices.get(entry_id, ()), -1)
+        self._word_choices.pop(entry_id, None)
         for feature in self._features.pop(entry_id, frozenset()):
             postings = self._postings[feature]
             postings.pop(entry_id, None)
@@ -849,10 +856,15 @@ class FaqIndex:
         coarse: dict[str, float] = {}
         get = coarse.get
         walked = 0
-        for entry_ids, weight in postings:
+        for position, (entry_ids, weight) in enumerate(postings):
             if walked and walked + len(entry_ids) > _WALK_BUDGET:
+                # The features left are the commonest: added to the _WIDE best entries only.
                 wide = heapq.nlargest(_WIDE, coarse, key=coarse.__getitem__)
-                coarse = {entry_id: self._earned(features, entry_id) for entry_id in wide}
+                coarse = {entry_id: coarse[entry_id] for entry_id in wide}
+                for rest, rest_weight in postings[position:]:
+                    for entry_id in wide:
+                        if entry_id in rest:
+                            coarse[entry_id] += rest_weight
                 break
             walked += len(entry_ids)
             for entry_id in entry_ids:
@@ -862,10 +874,6 @@ class FaqIndex:
             cut = coarse[best[_CANDIDATES - 1]]
             best = best[:_CANDIDATES] + [e for e in best[_CANDIDATES:] if coarse[e] >= cut]
         return best
-
-    def _earned(self, features: Mapping[str, float], entry_id: str) -> float:
-        """Sum of ``features`` weights over the features the entry has."""
-        return _Query.earned(features, self._features[entry_id])
 
     def _score(self, query: _Query, entry_id: str) -> _Candidate:
         """How well an entry matches the query.
@@ -878,11 +886,14 @@ class FaqIndex:
         token_set_ratio against that question, for what whole tokens miss.
         """
         features = self._features[entry_id]
-        matched = query.earned(query.credit, features)
+        # The query's words the entry has, in the query's order: every question's words are
+        # among the entry's features, so the questions need look at no other word.
+        present = [(word, weight) for word, weight in query.credit.items() if word in features]
+        matched = sum([weight for _, weight in present])
         shared = query.earned(query.bigrams, features)
         cover = matched / query.mass
         bigram = shared / query.bigram_mass if query.bigram_mass else cover
-        fit, closest = self._best_question(query, entry_id)
+        fit, closest = self._best_question(query, entry_id, present)
         ratio = fuzz.token_set_ratio(query.text, closest)
         score = 100 * (W_COVER * cover + W_BIGRAM * bigram + W_FIT * fit) + W_RATIO * ratio
         return _Candidate(
@@ -892,17 +903,32 @@ class FaqIndex:
             anchored=shared > 0 or len(query.weights) == 1,
         )
 
-    def _best_question(self, query: _Query, entry_id: str) -> tuple[float, str]:
-        """The best fit of the entry's title and questions, and the text that has it."""
+    def _best_question(self, query: _Query, entry_id: str, present: list[tuple[str, float]]) -> tuple[float, str]:
+        """The best fit of the entry's title and questions, and the text that has it; ``present``:
+        the query's words the entry has, with their credit, in the query's order."""
         choices = self._choices[entry_id]
         masses = self._masses.get(entry_id)
         if masses is None:
             masses = self._masses[entry_id] = tuple(self._mass(choice) for choice in choices)
-        credit = query.credit
         best, closest = 0.0, choices[0].text
+        if not present:
+            return best, closest
+        # Each question's share of the query, summed in the query's order (as the whole
+        # query's), from the entry's word -> questions map: only the words it has are visited.
+        where = self._word_choices[entry_id]
+        matched = [0.0] * len(choices)
+        for word, weight in present:
+            for index in where.get(word, ()):
+                matched[index] += weight  # weights are > 0
+        for index, share in enumerate(matched):
+            if share:
+                fit = (share / query.mass + min(1.0, share / masses[index])) / 2
+                if fit > best:
+                    best, closest = fit, choices[index].text
+        return best, closest
         for choice, mass in zip(choices, masses, strict=True):
             words = choice.words
-            matched = sum(weight for word, weight in credit.items() if word in words)  # weights are > 0
+            matched = sum([weight for word, weight in present if word in words])  # weights are > 0
             if matched:
                 fit = (matched / query.mass + min(1.0, matched / mass)) / 2
                 if fit > best:
