@@ -83,7 +83,7 @@ def _inbox_line(turn: Turn, case: Case, today: object) -> str:
         flag=flag,
         code=case.code,
         type=turn.t(f"case_type.{case.type}"),
-        status=cases.status_label(turn.t, case.status),
+        status=cases.officer_status_label(turn.t, case.status),
         due=due.strftime("%d/%m"),
     )
 
@@ -168,7 +168,7 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
         code=case.code,
         type=turn.t(f"case_type.{case.type}"),
         unit=unit.name if unit else "",
-        status=cases.status_label(turn.t, case.status),
+        status=cases.officer_status_label(turn.t, case.status),
         received=cases.format_local(turn.services, case.received_at),
         due=due.strftime("%d/%m/%Y"),
         description=case.description,
@@ -268,7 +268,7 @@ async def transfer_reason(turn: Turn) -> Next:
             turn.uow, turn.services, case, actor, turn.inbound.channel, turn.inbound.user_id, unit, reason
         )
     except casework.ActionError as error:
-        return done(turn.say(str(error), status=cases.status_label(turn.t, case.status)))
+        return done(turn.say(str(error), status=cases.officer_status_label(turn.t, case.status)))
     return done(turn.say("officer.done.transfer", code=case.code, unit=unit.name))
 
 
@@ -293,7 +293,7 @@ async def _apply(turn: Turn, case: Case, actor: Actor, action: str, text: str) -
         elif action == "note":
             await casework.note(uow, services, case, actor, *who, text)
     except casework.ActionError as error:
-        return done(turn.say(str(error), status=cases.status_label(turn.t, case.status)))
+        return done(turn.say(str(error), status=cases.officer_status_label(turn.t, case.status)))
     due = (case.final_due or case.first_due).strftime("%d/%m/%Y")
     confirmation = turn.say(f"officer.done.{action}", code=case.code, due=due)
     follow_up: list[Option] = [turn.option("staff.view_button", f"flow:case:view:{case.id}")]

@@ -540,3 +540,18 @@ async def test_forwarded_question_answered_then_learned(app: App) -> None:
 async def _count(app: App, model: type) -> int:  # type: ignore[type-arg]
     async with app.db.unit_of_work() as uow:
         return len((await uow.session.exec(select(model))).all())
+
+
+async def test_officer_reads_waiting_for_the_citizen_not_for_you(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5020")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Yêu cầu bổ sung")
+    await officer.say("Anh/chị gửi giúp ảnh chụp đoạn sạt lở")
+    await officer.say(f"/xem {code}")
+    assert "Trạng thái: Chờ người dân bổ sung" in officer.text and "Chờ bạn bổ sung" not in officer.text
+    await officer.say("/hopthu")
+    assert "Chờ người dân bổ sung" in officer.text
+    await citizen.say(f"/hoso {code}")
+    assert "Trạng thái: Chờ bạn bổ sung" in citizen.text

@@ -175,6 +175,12 @@ def status_label(t: Translator, status: str) -> str:
     return t(f"case_status.{status}")
 
 
+def officer_status_label(t: Translator, status: str) -> str:
+    """The status as an officer reads it: "waiting for the citizen", not the citizen's "waiting for you"."""
+    key = f"case_status.officer.{status}"
+    return t(key) if t.catalog.has(key) else status_label(t, status)
+
+
 def format_local(services: Services, moment: datetime, style: Literal["date", "datetime"] = "datetime") -> str:
     local = moment.astimezone(services.config.deployment.tz)
     return local.strftime("%d/%m/%Y") if style == "date" else local.strftime("%H:%M %d/%m/%Y")
