@@ -200,7 +200,7 @@ async def test_docx_tables_and_figures(app: App, tmp_path: Path) -> None:
         "Người dân đặt 5 câu hỏi về thủ tục hành chính; hệ thống tự trả lời 3 câu, gợi ý 1 câu, chưa trả lời được 1 câu; 1 câu hỏi"
         in paragraphs
     )
-    assert "Hộ tịch (2), Chủ đề: Cư trú và căn cước (1)" in paragraphs
+    assert "Các chủ đề được hỏi nhiều: Hộ tịch (2), Cư trú và căn cước (1)." in paragraphs
     left, right = (cell.text for cell in header.rows[0].cells)
     assert left.startswith("ỦY BAN NHÂN DÂN\nHUYỆN CẦU NGANG") and "Số:" in left and "/BC-UBND" in left
     assert right.startswith("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc")
@@ -228,6 +228,17 @@ async def test_docx_follows_decree_30_layout(app: App, tmp_path: Path) -> None:
         if run.font.highlight_color is not None and run.text.startswith("[Cán bộ tổng hợp")
     ]
     assert len(marked) == 3
+    # Column widths fill the text width (165 mm) in the grid LibreOffice reads and in the cells
+    # Word reads: the header's national title on one line, names of units not cut word by word.
+    cm = 360000  # EMU per centimetre
+    header, by_type, by_unit = document.tables[:3]
+    for table in (header, by_type, by_unit):
+        widths = [column.width for column in table.columns]
+        assert round(sum(widths) / cm, 1) == 16.5
+        assert all(cell.width == widths[index] for row in table.rows for index, cell in enumerate(row.cells))
+    assert [round(column.width / cm, 1) for column in header.columns] == [6.3, 10.2]
+    unit_name, number = (by_unit.columns[index].width / cm for index in (1, 2))
+    assert unit_name > 3.5 and number > 1.3 and by_unit.columns[0].width / cm >= 0.9
 
 
 async def test_chart_shows_data(app: App, tmp_path: Path) -> None:

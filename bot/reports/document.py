@@ -30,6 +30,7 @@ from bot.transports.base import plain_text
 
 FONT = "Times New Roman"
 BODY_PT = 13
+TEXT_WIDTH_CM = 16.5  # A4 less the decree's left (30 mm) and right (15 mm) margins
 
 
 def _set_font(element: Any, name: str = FONT) -> None:
@@ -106,6 +107,7 @@ def _figure_table(document: Any, table: Table) -> None:
     grid = document.add_table(rows=1, cols=len(table.headers))
     grid.style = "Table Grid"
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    grid.autofit = False
     for cell, header in zip(grid.rows[0].cells, table.headers, strict=True):
         cell.text = ""
         run = cell.paragraphs[0].add_run(header)
@@ -117,11 +119,24 @@ def _figure_table(document: Any, table: Table) -> None:
         last = row is table.rows[-1] and row[0] is None
         for index, (cell, value) in enumerate(zip(cells, row, strict=True)):
             run = cell.paragraphs[0].add_run("" if index == 0 and value is None else _cell_text(value))
-            run.font.size = Pt(11)
+            run.font.size = Pt(10.5)  # "19.306" in bold fits a number column
             run.bold = last
             if index != 1:
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    # The text width shared as the spreadsheet's column widths are: a narrow number column and
+    # a wide name column ("Phòng Lao động - Thương binh và Xã hội" on one or two lines).
+    weights = [max(width, 8) if index == 0 else width for index, width in enumerate(table.widths)]  # "STT", "10"
+    total = sum(weights)
+    _set_widths(grid, [Cm(TEXT_WIDTH_CM * weight / total) for weight in weights])
     _paragraph(document, after=6)
+
+
+def _set_widths(grid: Any, widths: list[Any]) -> None:
+    """Column widths both as Word reads them (each cell) and as LibreOffice does (the grid)."""
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
 
 
 def write(t: Translator, figures: Figures, config: ReportsConfig, office: str, path: Path) -> Path:
@@ -152,7 +167,7 @@ def write(t: Translator, figures: Figures, config: ReportsConfig, office: str, p
     header = document.add_table(rows=1, cols=2)
     header.autofit = False
     left, right = header.rows[0].cells
-    left.width, right.width = Cm(6.3), Cm(10.2)
+    _set_widths(header, [Cm(6.3), Cm(TEXT_WIDTH_CM - 6.3)])
     left.text = right.text = ""
     first = left.paragraphs[0]
     first.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -243,9 +258,7 @@ def write(t: Translator, figures: Figures, config: ReportsConfig, office: str, p
 
     if figures.faq is not None:
         faq = figures.faq
-        topics = ", ".join(
-            say("reports.faq.topic", topic=topic) + f" ({fmt_int(count)})" for topic, count in figures.topics
-        )
+        topics = ", ".join(f"{topic} ({fmt_int(count)})" for topic, count in figures.topics)
         heading("reports.doc.section_faq")
         body(
             say(
@@ -267,7 +280,7 @@ def write(t: Translator, figures: Figures, config: ReportsConfig, office: str, p
     footer = document.add_table(rows=1, cols=2)
     footer.autofit = False
     left, right = footer.rows[0].cells
-    left.width, right.width = Cm(8.0), Cm(8.5)
+    _set_widths(footer, [Cm(8.0), Cm(TEXT_WIDTH_CM - 8.0)])
     left.text = right.text = ""
     run = left.paragraphs[0].add_run(say("reports.doc.recipients"))
     run.bold = run.italic = True
