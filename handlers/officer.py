@@ -183,8 +183,8 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
 def _action_buttons(turn: Turn, case: Case, actor: Actor) -> list[Option]:
     open_ = case.status in cases.OPEN_STATUSES
     candidates: list[tuple[str, bool]] = [
-        ("accept", case.status in ("received", "need_info")),
-        ("accept_complex", case.status in ("received", "need_info") and case.type == "khieu_nai"),
+        ("accept", casework.acceptable(case)),
+        ("accept_complex", casework.acceptable(case) and case.type == "khieu_nai"),
         ("reply", case.status not in ("rejected", "closed")),
         ("request_info", open_),
         ("transfer", open_),

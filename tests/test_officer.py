@@ -555,3 +555,26 @@ async def test_officer_reads_waiting_for_the_citizen_not_for_you(app: App) -> No
     assert "Chờ người dân bổ sung" in officer.text
     await citizen.say(f"/hoso {code}")
     assert "Trạng thái: Chờ bạn bổ sung" in citizen.text
+
+
+async def test_asking_for_more_after_acceptance_keeps_the_deadline(app: App, clock: FakeClock) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5021")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại", text="Khiếu nại quyết định thu hồi đất")
+    await officer.say(f"/xem {code}")
+    await officer.press("Thụ lý")
+    assert "Hạn giải quyết: 27/12/2026" in officer.text
+    await officer.say(f"/xem {code}")
+    await officer.press("Yêu cầu bổ sung")
+    await officer.say("Gửi giúp bản sao quyết định thu hồi đất")
+    await officer.say(f"/xem {code}")
+    assert not {"✅ Thụ lý", "✅ Thụ lý (phức tạp)"} & set(officer.labels), officer.labels
+    assert {"💬 Trả lời", "🏁 Giải quyết xong"} <= set(officer.labels)
+    clock.advance(days=10)
+    await officer.say(f"/xem accept:{code}")  # a button of an older card, typed
+    assert "Chờ người dân bổ sung" in officer.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "need_info"
+        assert case.final_due is not None and case.final_due.isoformat() == "2026-12-27"
+    assert len([n for n in await notices(app, citizen) if "thụ lý giải quyết" in plain_text(n.text)]) == 1

@@ -104,6 +104,15 @@ def _require(case: Case, *statuses: str) -> None:
         raise ActionError("case.wrong_state")
 
 
+def acceptable(case: Case) -> bool:
+    """Whether the case waits for acceptance: received, or asked for more before anyone accepted it.
+
+    A case accepted and then asked for more is still accepted: accepting it again would restart
+    the legal deadline and tell the citizen a second time.
+    """
+    return case.status == "received" or (case.status == "need_info" and case.accepted_at is None)
+
+
 async def accept(
     uow: UnitOfWork,
     services: Services,
@@ -114,7 +123,8 @@ async def accept(
     *,
     complex_case: bool = False,
 ) -> None:
-    _require(case, "received", "need_info")
+    if not acceptable(case):
+        raise ActionError("case.wrong_state")
     now = services.clock()
     case.status = "accepted"
     case.accepted_at = case.accepted_at or now
