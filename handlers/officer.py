@@ -23,7 +23,8 @@ case_flow = Flow("case", entry="open", commands=("xem", "view"), staff_only=True
 
 PAGE_SIZE = 8
 TEXT_ACTIONS = ("reject", "reply", "request_info", "resolve", "note")
-TEXT_MAX = 3000
+# The longest officer text taken: a whole Telegram message. Longer text (the console) is refused, never cut.
+TEXT_MAX = 4096
 # The texts a citizen receives: a result, a reason, an answer, a request need a few words.
 CITIZEN_FACING = ("reject", "reply", "request_info", "resolve")
 MIN_WORDS = 3
@@ -206,10 +207,12 @@ def _action_buttons(turn: Turn, case: Case, actor: Actor) -> list[Option]:
 
 @case_flow.step("text", free_text=True)
 async def take_text(turn: Turn) -> Next:
-    text = clean(turn.text)[:TEXT_MAX]
+    text = clean(turn.text)
     action = str(turn.data.get("action"))
     if len(text) < 2:
         return goto("text", turn.say("officer.text_again"))
+    if len(text) > TEXT_MAX:
+        return goto("text", too_long(turn, text))
     case = await turn.uow.cases.get(int(turn.data["case"]))
     if case is None:
         return done(turn.say("officer.case_not_found", code="?"))
@@ -219,6 +222,11 @@ async def take_text(turn: Turn) -> Next:
     if not can(actor, action, case):  # type: ignore[arg-type]
         return await refuse(turn, f"case:{action}", case.code)
     return await _apply(turn, case, actor, action, text)
+
+
+def too_long(turn: Turn, text: str) -> Reply:
+    """Over the limit: say so and keep asking; a cut text would reach the citizen half-said."""
+    return turn.say("officer.text_too_long", length=len(text), limit=TEXT_MAX)
 
 
 def meaningful(text: str) -> bool:
@@ -251,9 +259,11 @@ async def transfer_unit(turn: Turn) -> Next:
 
 @case_flow.step("transfer_reason", free_text=True)
 async def transfer_reason(turn: Turn) -> Next:
-    reason = clean(turn.text)[:TEXT_MAX]
+    reason = clean(turn.text)
     if len(reason) < 2:
         return goto("transfer_reason", turn.say("officer.text_again"))
+    if len(reason) > TEXT_MAX:
+        return goto("transfer_reason", too_long(turn, reason))
     case = await turn.uow.cases.get(int(turn.data["case"]))
     unit = await turn.uow.units.get(int(turn.data["unit"]))
     actor = actor_of(turn)

@@ -578,3 +578,30 @@ async def test_asking_for_more_after_acceptance_keeps_the_deadline(app: App, clo
         assert case is not None and case.status == "need_info"
         assert case.final_due is not None and case.final_due.isoformat() == "2026-12-27"
     assert len([n for n in await notices(app, citizen) if "thụ lý giải quyết" in plain_text(n.text)]) == 1
+
+
+async def test_a_long_reply_reaches_the_citizen_whole_or_is_refused(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="5022")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    long_reply = "Kính gửi <b>anh</b> & chị: " + "xã đã kiểm tra hiện trường đoạn đường. " * 90 + "Hết."
+    assert 3000 < len(long_reply) <= 4096  # one Telegram message
+    await officer.say(f"/xem {code}")
+    await officer.press("Trả lời")
+    await officer.say(long_reply)
+    assert f"Đã gửi trả lời cho người dân về {code}" in officer.text
+    [reply] = [n for n in await notices(app, citizen) if "trả lời hồ sơ" in plain_text(n.text)]
+    assert plain_text(reply.text).rstrip().endswith("Hết.")  # not cut at 3,000 characters
+    assert "&lt;b&gt;anh&lt;/b&gt; &amp; chị" in reply.text  # shown as typed, not as markup
+
+    await officer.say(f"/xem {code}")
+    await officer.press("Trả lời")
+    await officer.say("Nội dung trả lời. " * 300)  # 5,400 characters: only the console can send that
+    assert "5399 ký tự, quá 4096" in officer.text and "chưa gửi đi" in officer.text
+    await officer.say("Xã sẽ trả lời chi tiết bằng văn bản trong tuần này.")
+    assert f"Đã gửi trả lời cho người dân về {code}" in officer.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None
+        replies = [e for e in await uow.cases.events(case.id or 0, public_only=True) if e.kind == "replied"]
+    assert [len(e.payload["text"]) for e in replies] == [len(long_reply), 51]
