@@ -185,6 +185,8 @@ async def show_help(turn: Turn) -> Next:
         sections.append(turn.t("help.officer"))
     if actor.role == "inspector":
         sections.append(turn.t("help.inspector"))
+    if actor.role == "unit_lead":
+        sections.append(turn.t("help.lead"))
     if actor.is_admin:
         sections.append(turn.t("help.admin"))
     return done(turn.say("help.all", sections=Markup("\n\n".join(sections))))

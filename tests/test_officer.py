@@ -605,3 +605,13 @@ async def test_a_long_reply_reaches_the_citizen_whole_or_is_refused(app: App) ->
         assert case is not None
         replies = [e for e in await uow.cases.events(case.id or 0, public_only=True) if e.kind == "replied"]
     assert [len(e.payload["text"]) for e in replies] == [len(long_reply), 51]
+
+
+async def test_help_tells_a_unit_lead_of_their_report(app: App) -> None:
+    people = await onboard(app)
+    await people["lead_kh"].say("/trogiup")
+    assert "/baocao: báo cáo của đơn vị" in people["lead_kh"].text and "/moi" not in people["lead_kh"].text
+    await people["lead_kh"].say("/baocao")
+    assert "báo cáo kỳ nào" in people["lead_kh"].text
+    await people["officer_kh"].say("/trogiup")
+    assert "/baocao" not in people["officer_kh"].text and "/hopthu" in people["officer_kh"].text
