@@ -615,3 +615,32 @@ async def test_help_tells_a_unit_lead_of_their_report(app: App) -> None:
     assert "báo cáo kỳ nào" in people["lead_kh"].text
     await people["officer_kh"].say("/trogiup")
     assert "/baocao" not in people["officer_kh"].text and "/hopthu" in people["officer_kh"].text
+
+
+async def test_a_transferred_case_is_accepted_anew_by_the_unit_it_went_to(app: App, clock: FakeClock) -> None:
+    """The unit a case is transferred to accepts it itself: the deadline runs from its acceptance,
+    also when it asked the citizen for more before accepting."""
+    people = await onboard(app)
+    citizen = Chat(app, user_id="5022")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại", text="Khiếu nại việc cấp sổ đỏ ở ranh Mỹ Hòa")
+    first, second = people["officer_kh"], people["officer_mh"]
+    await first.say(f"/xem {code}")
+    await first.press("Thụ lý")
+    assert "Hạn giải quyết: 27/12/2026" in first.text
+    await first.say(f"/xem {code}")
+    await first.press("Chuyển")
+    await first.press("Xã Mỹ Hòa")
+    await first.say("Thửa đất thuộc địa bàn xã Mỹ Hòa")
+    clock.advance(days=10)
+    await second.say(f"/xem {code}")
+    await second.press("Yêu cầu bổ sung")
+    await second.say("Gửi giúp bản sao giấy chứng nhận quyền sử dụng đất")
+    await second.say(f"/xem {code}")
+    assert "✅ Thụ lý" in second.labels
+    await second.press("Thụ lý")
+    assert "Hạn giải quyết: 06/01/2027" in second.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "accepted"
+        assert case.accepted_at == clock.now and case.final_due is not None
+        assert case.final_due.isoformat() == "2027-01-06"

@@ -212,6 +212,9 @@ async def transfer(
     assert unit.id is not None
     case.unit_id = unit.id
     case.status = "received"
+    # The unit it goes to accepts it itself, and the resolution deadline runs from then; the
+    # first acceptance stays in the case's events.
+    case.accepted_at = None
     await uow.cases.save(case)
     await _event(uow, case, "transferred", actor=actor, now=now, text=unit.name)
     await _event(
