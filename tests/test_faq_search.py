@@ -562,3 +562,15 @@ def test_a_clause_that_fits_many_entries_alike_is_not_suggested() -> None:
     index = FaqIndex(tied)
     message = "chào anh chị em ở xa mới về quê ăn tết với ông bà cha mẹ, có cần giấy tờ gì không ạ"
     assert index.search(message).outcome == "none"
+
+
+def test_a_storm_typed_with_accents_is_not_the_question_word_bao() -> None:
+    """'bão' (storm) folds to 'bao', a stop word ('bao nhiêu'): on the real FAQ, "nhà bị bão" found
+    nothing. Typed with its accents (in any case, composed or not) it is read as a storm, and
+    'bao nhiêu' still means 'how much'."""
+    root = Path(__file__).resolve().parent.parent / "data"
+    index = FaqIndex(load_entries(root / "faq"), load_lexicon(root / "lexicon.toml"))
+    for text in ("nhà bị bão", "NHÀ BỊ BÃO", "bão số 5 làm sập nhà", "nha\u0300 bi\u0323 ba\u0303o"):  # last: NFD
+        result = index.search(text)
+        assert result.answer is not None and result.answer.id == "ho-tro-thien-tai", (text, result)
+    assert all(match.id != "ho-tro-thien-tai" for match in index.search("chứng thực bao nhiêu tiền").suggestions)

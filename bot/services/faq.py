@@ -54,6 +54,7 @@ import itertools
 import math
 import re
 import tomllib
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -452,6 +453,19 @@ PLACE_NAMES: frozenset[str] = frozenset(
     )
 )
 _PLACE_CREDIT = 0.25
+# Words that only their accents tell from a stop word: "bão" (storm) folds to "bao", as in "bao
+# nhiêu". Typed with accents, such a word is rewritten before folding, on both sides (messages
+# and entries), into a phrase the index keeps: "nhà bị bão" reads "nhà bị bão lụt". Without
+# accents "bao" stays ambiguous and is kept only next to a storm word.
+_ACCENTED = {"bão": "bão lụt"}
+_ACCENTED_WORDS = re.compile(r"(?<!\w)(" + "|".join(_ACCENTED) + r")(?!\w)", re.IGNORECASE)
+
+
+def _with_accented_words(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    return _ACCENTED_WORDS.sub(lambda match: _ACCENTED[match.group(1).lower()], text)
+
+
 # A message with at least this many informative words is long. When the whole of it matches
 # nothing, its sentences and clauses are searched on their own (the question is often one
 # clause among greetings and family news): at most _LONG_WINDOWS of them, see
@@ -632,7 +646,7 @@ class FaqIndex:
         return partners is not None and max(partners.values(), default=0) >= _BOUND_SHARE * count
 
     def _prepare(self, text: str) -> _Choice:
-        tokens = self._lexicon.rewrite(fold(text).split())
+        tokens = self._lexicon.rewrite(fold(_with_accented_words(text)).split())
         keep = [not _is_trivial(t) for t in tokens]
         words = frozenset(t for t, k in zip(tokens, keep, strict=True) if k)
         return _Choice(text=" ".join(tokens), words=words, bigrams=frozenset(_bigrams(tokens, keep)))
@@ -701,7 +715,7 @@ class FaqIndex:
 
     def normalise(self, text: str) -> list[str]:
         """The query as the index sees it: folded, repaired and rewritten tokens."""
-        return self._lexicon.rewrite([self._repair(t)[0] for t in fold(text).split()])
+        return self._lexicon.rewrite([self._repair(t)[0] for t in fold(_with_accented_words(text)).split()])
 
     def _query(self, text: str, memo: dict[str, tuple[str, bool]] | None = None) -> _Query:
         return self._query_tokens(fold(text).split(), {} if memo is None else memo)
@@ -768,6 +782,7 @@ class FaqIndex:
         limit = max(1, limit)
         if not self._entries:
             return _NONE
+        text = _with_accented_words(text)
         memo: dict[str, tuple[str, bool]] = {}
         query = self._query(text, memo)
         result = self._search_query(query, limit)
