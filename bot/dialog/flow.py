@@ -104,6 +104,8 @@ class Flow:
         self.name = name
         self.entry = entry
         self.commands = tuple(commands)
+        # Staff-only: the runtime checks it when the flow opens AND before each of its steps, so
+        # that someone removed in the middle of an action cannot finish it.
         self.staff_only = staff_only
         self.steps: dict[str, Step] = {}
         # Steps whose answer is the person's own words (a name, a description, a reply): a word

@@ -218,7 +218,13 @@ class DialogEngine:
         if conversation.flow and conversation.step:
             flow = self.registry.get(conversation.flow)
             step = flow.steps.get(conversation.step) if flow else None
-            if step is not None:
+            if flow is not None and step is not None:
+                if not self._may_open(turn, flow):
+                    # Access is checked before every step, not only when the flow opened: an
+                    # officer removed in the middle of an action cannot finish it.
+                    _reset(conversation)
+                    turn.data = {}
+                    return await self._refuse(turn, flow, at=f"{flow.name}.{conversation.step}"), None, None
                 return await step(turn), conversation.flow, None
             log.warning("conversation in unknown step %s.%s, resetting", conversation.flow, conversation.step)
             _reset(conversation)
@@ -303,15 +309,16 @@ class DialogEngine:
         raise RuntimeError("flows handed over to each other too many times")
 
     def _may_open(self, turn: Turn, flow: Flow) -> bool:
+        """Whether this person may be in this flow now: asked when it opens and before each step."""
         return not flow.staff_only or turn.staff is not None or self.services.is_super_admin(turn.inbound)
 
-    async def _refuse(self, turn: Turn, flow: Flow) -> Next:
-        """An officer's flow opened by someone else: a plain refusal, audited."""
+    async def _refuse(self, turn: Turn, flow: Flow, *, at: str | None = None) -> Next:
+        """An officer's flow opened, or one of its steps reached, by someone else: a plain refusal, audited."""
         await turn.uow.audit.record(
             channel=turn.inbound.channel,
             actor=turn.inbound.user_id,
             staff_id=None,
-            action=f"open:{flow.name}",
+            action=f"step:{at}" if at else f"open:{flow.name}",
             target=None,
             allowed=False,
         )
