@@ -118,7 +118,8 @@ async def open_case(turn: Turn) -> Next:
     if not allowed:
         if not can(actor, "view", case):
             await refuse(turn, f"case:{action}", case.code)
-            return done(turn.say("officer.case_not_found", code=case.code))
+            # Echo only what was typed: "/xem 12" must not tell another unit's case code.
+            return done(turn.say("officer.case_not_found", code=cases.excerpt(reference.upper(), cases.ECHO_MAX)))
         return await refuse(turn, f"case:{action}", case.code)
     if action == "view":
         return done(await card(turn, case, actor))
