@@ -397,6 +397,13 @@ class StaffRepo(_Repo):
             query = query.where(Staff.unit_id == unit_id)
         return (await self.session.exec(query.order_by(col(Staff.id)))).all()
 
+    async def active_by_user_id(self, channel_user_id: str, channel: str | None = None) -> Sequence[Staff]:
+        """Active staff with this user id on any channel (or on ``channel``): the id /dscanbo shows."""
+        query = select(Staff).where(Staff.channel_user_id == channel_user_id, col(Staff.active).is_(True))
+        if channel is not None:
+            query = query.where(Staff.channel == channel)
+        return (await self.session.exec(query.order_by(col(Staff.id)))).all()
+
     async def all_active(self) -> Sequence[Staff]:
         return (await self.session.exec(select(Staff).where(col(Staff.active).is_(True)))).all()
 

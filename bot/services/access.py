@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from storage.models import Case, Staff
+from storage.models import Case, Staff, Unit
 
 Role = Literal["super_admin", "district_admin", "unit_lead", "officer", "inspector"]
 ROLES: tuple[Role, ...] = ("super_admin", "district_admin", "unit_lead", "officer", "inspector")
@@ -61,6 +61,32 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role in ("super_admin", "district_admin")
+
+
+def may_invite(actor: Actor, role: Role, unit: Unit | None, actor_unit: Unit | None) -> bool:
+    """Whether this person may issue an invite to ``role`` in ``unit``.
+
+    An inspector reads denouncers' identities, so no admin can make one (nor make itself one):
+    inspector invites, and any invite into an inspectorate, come from a super-admin, or an
+    inspector invite from the lead of that inspectorate. Other invites: the admins.
+    """
+    inspectorate = role == "inspector" or (unit is not None and unit.kind == "thanh_tra")
+    if not inspectorate:
+        return actor.is_admin
+    if actor.super_admin:
+        return True
+    return (
+        role == "inspector"
+        and is_inspectorate_lead(actor, actor_unit)
+        and unit is not None
+        and actor_unit is not None
+        and unit.id == actor_unit.id
+    )
+
+
+def is_inspectorate_lead(actor: Actor, actor_unit: Unit | None) -> bool:
+    """A unit lead whose unit is an inspectorate (Chánh thanh tra)."""
+    return actor.role == "unit_lead" and actor_unit is not None and actor_unit.kind == "thanh_tra"
 
 
 def can(actor: Actor, action: Action, case: Case) -> bool:
