@@ -254,7 +254,11 @@ async def transfer_unit(turn: Turn) -> Next:
         return done(turn.say("officer.case_not_found", code="?"))
     if not (turn.choice and turn.choice.startswith("unit:")):
         return goto("transfer_unit", await _transfer_question(turn, case))
-    turn.data["unit"] = int(turn.choice.removeprefix("unit:"))
+    unit_id = int(turn.choice.removeprefix("unit:"))
+    if case.type == "to_cao" and not await cases.has_inspector(turn.uow, unit_id):
+        # Said now, before the officer types a reason (casework.transfer refuses it too).
+        return goto("transfer_unit", turn.say("case.no_inspector_there"), await _transfer_question(turn, case))
+    turn.data["unit"] = unit_id
     return goto("transfer_reason", turn.say("officer.ask.transfer_reason"))
 
 

@@ -18,7 +18,7 @@ from bot.dialog.types import Option, Reply
 from bot.services import notify
 from bot.services.container import Services
 from bot.services.deadlines import CaseType
-from storage.models import Case, CaseContact, CaseEvent, Citizen, Staff, Unit
+from storage.models import Case, CaseContact, CaseEvent, Citizen, ReportRun, Staff, Unit
 from storage.uow import UnitOfWork
 
 CASE_TYPES: tuple[CaseType, ...] = ("phan_anh", "kien_nghi", "khieu_nai", "to_cao", "hoi_dap")
@@ -124,12 +124,23 @@ async def file_case(
 
 
 async def recipients_for(uow: UnitOfWork, case: Case) -> Sequence[Staff]:
-    """Who must hear about a new case: the unit's officers, else the district admins. Never nobody."""
-    roles = INSPECTOR_ROLES if case.type == "to_cao" else HANDLER_ROLES
-    staff = await uow.staff.active(roles=roles, unit_id=case.unit_id)
+    """Who may hear about a case: for a denunciation only its inspectorate's inspectors, else nobody.
+
+    A denunciation, its supplements and its reopen comments reach only those the law entitles
+    to handle it, never a fallback (Luật Tố cáo, Art. 9: the denouncer's identity and what they
+    say are kept secret). Other cases go to the unit's officers, else to the district admins.
+    """
+    if case.type == "to_cao":
+        return await uow.staff.active(roles=INSPECTOR_ROLES, unit_id=case.unit_id)
+    staff = await uow.staff.active(roles=HANDLER_ROLES, unit_id=case.unit_id)
     if not staff:
         staff = await uow.staff.active(roles=ADMIN_ROLES)
     return staff
+
+
+async def has_inspector(uow: UnitOfWork, unit_id: int) -> bool:
+    """Whether someone at this unit may receive a denunciation now."""
+    return bool(await uow.staff.active(roles=INSPECTOR_ROLES, unit_id=unit_id))
 
 
 async def notify_new_case(uow: UnitOfWork, services: Services, case: Case, unit: Unit) -> None:
@@ -137,9 +148,12 @@ async def notify_new_case(uow: UnitOfWork, services: Services, case: Case, unit:
     text = new_case_notice(t, services, case, unit)
     recipients = await recipients_for(uow, case)
     chats = {(s.channel, s.chat_id) for s in recipients}
+    if case.type == "to_cao" and not chats:
+        await alert_unreceived(uow, services, case)
+        return
     if not chats:
         # No officer and no district admin has joined yet: the bootstrap super-admins hear of it.
-        chats = {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+        chats = super_admin_chats(services)
     buttons = (
         Option(t("staff.view_button"), f"flow:case:view:{case.id}"),
         Option(t("staff.accept_button"), f"flow:case:accept:{case.id}"),
@@ -148,6 +162,48 @@ async def notify_new_case(uow: UnitOfWork, services: Services, case: Case, unit:
         await notify.enqueue(
             uow, channel, chat_id, Reply(text, buttons, columns=2), now=services.clock(), case_id=case.id
         )
+
+
+def super_admin_chats(services: Services) -> set[tuple[str, str]]:
+    return {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+
+
+ALERT_KIND = "to_cao_unreceived"  # report_runs.kind of the alert below: sent once a key
+
+
+async def alert_unreceived(uow: UnitOfWork, services: Services, case: Case | None, *, key: str | None = None) -> None:
+    """Tell the admins that denunciations wait with nobody entitled to receive them, and nothing else.
+
+    The alert has no code, no content, no button: only how many wait. It is sent once a case a
+    day (``key`` overrides that, e.g. once a day for the morning reminders), so a denouncer's
+    supplements do not each raise one.
+    """
+    waiting = await unreceived_count(uow)
+    if waiting == 0:
+        return
+    period = key or f"{case.id if case else 0}:{services.deadlines.local_date(services.clock()).isoformat()}"
+    if await uow.reports.find(ALERT_KIND, period) is not None:
+        return
+    now = services.clock()
+    await uow.reports.save(ReportRun(kind=ALERT_KIND, period=period, status="sent", sent_at=now))
+    t = services.catalog.bind(services.config.deployment.language)
+    text = t("staff.to_cao_unreceived", count=waiting)
+    chats = {(s.channel, s.chat_id) for s in await uow.staff.active(roles=ADMIN_ROLES)} | super_admin_chats(services)
+    for channel, chat_id in sorted(chats):
+        await notify.enqueue(uow, channel, chat_id, Reply(text), now=now)
+
+
+async def unreceived_count(uow: UnitOfWork) -> int:
+    """Open denunciations whose unit has no active inspector."""
+    covered: dict[int, bool] = {}
+    count = 0
+    for case in await uow.cases.open_cases():
+        if case.type != "to_cao":
+            continue
+        if case.unit_id not in covered:
+            covered[case.unit_id] = await has_inspector(uow, case.unit_id)
+        count += not covered[case.unit_id]
+    return count
 
 
 def new_case_notice(t: Translator, services: Services, case: Case, unit: Unit) -> str:

@@ -88,13 +88,20 @@ async def tell_citizen(
 
 
 async def tell_unit(uow: UnitOfWork, services: Services, case: Case, key: str, **values: object) -> None:
-    """Queue a message to the officers who handle the case's unit (the district admins if none)."""
+    """Queue a message to the officers who handle the case's unit (the district admins if none).
+
+    A denunciation's go to its inspectors only; without one, the admins get a content-free alert.
+    """
     t = _t_default(services)
     text = t(key, code=case.code, **values)
     buttons = (Option(t("staff.view_button"), f"flow:case:view:{case.id}"),)
     chats = {(s.channel, s.chat_id) for s in await cases.recipients_for(uow, case)}
+    if case.type == "to_cao" and not chats:
+        # Nobody entitled to read a denunciation: the admins hear only that one waits.
+        await cases.alert_unreceived(uow, services, case)
+        return
     if not chats:
-        chats = {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+        chats = cases.super_admin_chats(services)
     for channel, chat_id in sorted(chats):
         await notify.enqueue(uow, channel, chat_id, Reply(text, buttons), now=services.clock(), case_id=case.id)
 
@@ -207,6 +214,9 @@ async def transfer(
     _require(case, "received", "accepted", "need_info")
     if unit.id == case.unit_id:
         raise ActionError("case.same_unit")
+    if case.type == "to_cao" and (unit.id is None or not await cases.has_inspector(uow, unit.id)):
+        # It would reach nobody entitled to read it (and tempt a fallback): refused, with the reason.
+        raise ActionError("case.no_inspector_there")
     now = services.clock()
     old = await uow.units.get(case.unit_id)
     assert unit.id is not None

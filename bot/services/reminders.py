@@ -5,8 +5,8 @@ per day makes the sending exactly-once, even after a crash and restart). Each
 officer, unit lead and inspector gets one message listing the open cases of
 their unit whose current deadline falls within the next working days. Cases
 already overdue go to the unit's lead and to the district admins (a
-denunciation only to its inspectorate). Resolved cases nobody rated within the
-window are closed.
+denunciation only to its inspectorate; when it has no inspector, the admins get a
+content-free alert that some wait). Resolved cases nobody rated within the window are closed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from bot.dialog.catalog import Markup
 from bot.dialog.types import Option, Reply
-from bot.services import notify
+from bot.services import cases, notify
 from bot.services.container import Services
 from storage.models import Case, ReportRun, Staff
 from storage.uow import Database, UnitOfWork
@@ -45,6 +45,9 @@ async def run_daily(db: Database, services: Services, today: date) -> int:
         staff = await uow.staff.all_active()
         sent = await _remind(uow, services, today, open_cases, staff)
         sent += await _escalate(uow, services, today, open_cases, staff)
+        # Denunciations nobody may receive are never shown to anyone else: the admins are reminded
+        # that they wait, without their codes or content.
+        await cases.alert_unreceived(uow, services, None, key=f"day:{today.isoformat()}")
         await _close_unrated(uow, services)
     log.info("reminders for %s: %d messages", today, sent)
     return sent
