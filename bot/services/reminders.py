@@ -104,8 +104,8 @@ async def _escalate(
             admin = member.role == "district_admin" and case.type != "to_cao"
             if (lead or inspector or admin) and member.id is not None:
                 by_member[member.id].append(case)
-    for member_id, cases in by_member.items():
-        await _send(uow, services, members[member_id], "reminders.overdue", cases)
+    for member_id, theirs in by_member.items():
+        await _send(uow, services, members[member_id], "reminders.overdue", theirs)
     return len(by_member)
 
 
