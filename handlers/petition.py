@@ -13,6 +13,7 @@ from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
 from bot.services import cases
 from bot.services.cases import CITIZEN_TYPES, CONTACT_REQUIRED, Draft
+from bot.services.denunciation import is_denunciation
 from bot.text import clean, fold
 from handlers.home import CONSENT_NO, CONSENT_YES, consent_question, menu
 
@@ -85,11 +86,18 @@ async def _start_question(turn: Turn, log_id: str) -> None:
     draft = _draft(turn)
     draft.type = "hoi_dap"
     draft.description = log.query
+    if is_denunciation(log.query):
+        # A question that denounces is a tố cáo: it must not reach the commune it may accuse.
+        draft.type = "to_cao"
+        turn.data["parts"] = [log.query]
+        turn.data["became_to_cao"] = True
     _save(turn, draft)
     turn.data["faq_log"] = log.id
 
 
 def _after_consent(turn: Turn, *before: Reply) -> Next:
+    if turn.data.get("became_to_cao"):
+        return goto("unit", *before, turn.say("petition.became_to_cao"), _unit_question(turn))
     if _draft(turn).type == "hoi_dap":
         return goto("unit", *before, _unit_question(turn, "petition.question_forward"))
     preset = turn.data.get("preset")
@@ -116,7 +124,9 @@ async def choose_type(turn: Turn) -> Next:
 
 
 def petition_type(text: str) -> str | None:
-    """The kind of petition a text names ("khiếu nại", "góp ý", ...), if any."""
+    """The kind of petition a text names ("khiếu nại", "góp ý", ...), if any; a denunciation first."""
+    if is_denunciation(text):
+        return "to_cao"
     folded = fold(text)
     for kind, words in (
         ("to_cao", ("to cao",)),
@@ -188,6 +198,9 @@ def _set_unit(turn: Turn, code: str, *before: Reply) -> Next:
         next_ = _ask_contact(turn)
         next_.replies[:0] = [*before, chosen]
         return next_
+    if turn.data.get("parts"):
+        # What they typed before (a question that became a tố cáo) is already the description.
+        return goto("describe", *before, chosen, _progress(turn, draft))
     return goto("describe", *before, chosen, _describe_question(turn))
 
 
@@ -218,8 +231,15 @@ async def describe(turn: Turn) -> Next:
         if not parts and not draft.attachments:
             return goto("describe", turn.say("petition.description_empty"), _describe_question(turn))
         draft.description = "\n".join(parts)
+        became = draft.type != "to_cao" and is_denunciation(draft.description)
+        if became:
+            # Filed as a phản ánh, it denounces: it goes to the inspectorate, not to the commune.
+            draft.type = "to_cao"
         _save(turn, draft)
-        return _ask_contact(turn)
+        next_ = _ask_contact(turn)
+        if became:
+            next_.replies.insert(0, turn.say("petition.became_to_cao"))
+        return next_
     if inbound.kind == "photo" and inbound.attachment:
         if len(draft.attachments) >= MAX_PHOTOS:
             return goto("describe", turn.say("petition.too_many_photos", limit=MAX_PHOTOS))
