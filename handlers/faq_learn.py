@@ -15,6 +15,7 @@ from bot.dialog.types import Next, Option, Reply
 from bot.services import faq_learning
 from bot.services.access import can
 from bot.services.cases import ECHO_MAX, excerpt
+from bot.services.denunciation import is_denunciation
 from bot.text import clean, small_number
 from handlers.officer import actor_of, refuse
 from storage.models import Case
@@ -46,6 +47,10 @@ async def start(turn: Turn) -> Next:
     case, answer = await _answered_question(turn, reference)
     if case is None or (not can(actor, "reply", case) and not actor.is_admin):
         return await refuse(turn, "faq_learn", reference or None)
+    if is_denunciation(case.description):
+        # Filed before denunciations were recognised: its words must never become a public FAQ entry.
+        await turn.audit("faq_learn", case.code, allowed=False, detail={"reason": "denunciation"})
+        return done(turn.say("faq_learn.denunciation", code=case.code))
     if not answer:
         return done(turn.say("faq_learn.no_answer", code=case.code))
     turn.data.update(case=case.id)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.services.denunciation import is_denunciation
-from storage.models import Case, Unit
+from storage.models import Case, CaseEvent, FaqRecord, Unit
 from tests.helpers import Chat
 from tests.test_officer import notices, onboard
 
@@ -101,3 +101,49 @@ async def test_a_phan_anh_that_denounces_continues_as_a_to_cao(app: App) -> None
     assert case.type == "to_cao" and unit.kind == "thanh_tra"
     assert "lấy đất công" in case.description
     assert await notices(app, people["officer_kh"]) == []
+
+
+async def test_a_question_filed_before_that_denounces_never_becomes_a_faq_entry(app: App) -> None:
+    """A hỏi đáp stored before denunciations were recognised: its words stay out of the public FAQ."""
+    people = await onboard(app)
+    citizen = Chat(app, user_id="5503")
+    await _consent(citizen)
+    async with app.db.unit_of_work() as uow:
+        unit = await uow.units.by_code(app.services.config.deployment.units_profile, "29434")
+        owner = await uow.citizens.find(citizen.channel, citizen.user_id)
+        assert unit is not None and unit.id is not None and owner is not None and owner.id is not None
+        now = app.services.clock()
+        case = Case(
+            code="CN-2026-00077",
+            year=2026,
+            seq=77,
+            type="hoi_dap",
+            status="accepted",
+            unit_id=unit.id,
+            citizen_id=owner.id,
+            channel=citizen.channel,
+            chat_id=citizen.user_id,
+            description="cán bộ địa chính xã ăn hối lộ mới cấp sổ đỏ, tôi là Lâm Văn Tố ấp Chợ",
+            received_at=now,
+            first_due=now.date(),
+        )
+        await uow.cases.add(case, None)
+        assert case.id is not None
+        await uow.cases.add_event(
+            CaseEvent(
+                case_id=case.id,
+                kind="replied",
+                actor_kind="officer",
+                visibility="public",
+                payload={"text": "Đã chuyển thanh tra"},
+            )
+        )
+    officer = people["officer_kh"]
+    await officer.say("/faq them CN-2026-00077")
+    if "Tạo mục mới" in " ".join(officer.labels):
+        await officer.press("Tạo mục mới")
+        await officer.say("Cán bộ ăn hối lộ")
+    async with app.db.unit_of_work() as uow:
+        learned = (await uow.session.exec(select(FaqRecord).where(FaqRecord.origin == "officer"))).all()
+    assert learned == []
+    assert "tố cáo" in officer.text
