@@ -343,13 +343,13 @@ class ChoiceRepo(_Repo):
 
 
 class UpdateRepo(_Repo):
-    async def claim(self, channel: str, update_id: str, at: datetime | None = None) -> bool:
+    async def claim(self, channel: str, update_id: str) -> bool:
         """Record an inbound update; False when it was already processed.
 
         One statement that does nothing when the key is there: on PostgreSQL a transaction
         claiming an update another one is handling waits for it, then finds the key.
         """
-        values = {"channel": channel, "update_id": update_id, "at": at or utcnow()}
+        values = {"channel": channel, "update_id": update_id, "at": utcnow()}
         result = await self.session.exec(_CLAIM[self._dialect], params=values)
         return bool(result.rowcount == 1)
 

@@ -123,9 +123,9 @@ class DialogEngine:
         return Result([Outgoing(inbound.channel, inbound.chat_id, text)], limited=True)
 
     async def _handle(self, uow: UnitOfWork, inbound: Inbound) -> Result:
-        now = self.services.clock()
-        if not await uow.updates.claim(inbound.channel, inbound.update_id, now):
+        if not await uow.updates.claim(inbound.channel, inbound.update_id):
             return Result([], duplicate=True)
+        now = self.services.clock()
         ttl = timedelta(hours=self.services.config.dialog.draft_ttl_hours)
         conversation = await uow.conversations.load(
             inbound.channel, inbound.chat_id, lock=uow.dialect == "postgresql"
