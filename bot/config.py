@@ -145,6 +145,20 @@ class OutboxConfig(_Section):
     chat_interval_seconds: float = Field(default=1.0, ge=0)
 
 
+class RetentionConfig(_Section):
+    """How long personal data that is no longer needed is kept; one daily job purges the rest.
+
+    The periods and why they are what they are: docs/deployment.md, "Retention".
+    """
+
+    time: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    draft_days: int = Field(default=30, ge=1)  # an idle conversation (a draft's name, phone, address)
+    faq_text_days: int = Field(default=90, ge=1)  # the words typed to the FAQ
+    processed_update_days: int = Field(default=3, ge=1)  # claims against a channel redelivering
+    outbox_body_days: int = Field(default=7, ge=1)  # delivered or given-up notices' text
+    legal_records_years: int = Field(default=5, ge=1)  # contact on a closed khiếu nại / tố cáo
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -156,6 +170,7 @@ class Config(_Section):
     reports: ReportsConfig = ReportsConfig()
     reminders: RemindersConfig = RemindersConfig()
     outbox: OutboxConfig = OutboxConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @property
     def data_path(self) -> Path:

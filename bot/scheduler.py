@@ -1,4 +1,4 @@
-"""The scheduler: timed jobs (weekly digest, statutory reports, reminders) persisted in the database.
+"""The scheduler: timed jobs (weekly digest, statutory reports, reminders, retention) persisted in the database.
 
 Why this module exists: several features run at fixed local times, and a restart must neither
 lose nor repeat them. APScheduler 3's ``AsyncIOScheduler`` runs in the bot's event loop in the
@@ -130,6 +130,8 @@ def register_jobs(scheduler: AsyncIOScheduler, config: Config) -> None:
         schedule_cron(scheduler, f"report_{kind}", job, args=[kind], month=month, day=day, hour=hour, minute=minute)
     hour, minute = _hour_minute(config.reminders.time)
     schedule_cron(scheduler, "reminders", "bot.services.reminders:daily_job", hour=hour, minute=minute)
+    hour, minute = _hour_minute(config.retention.time)
+    schedule_cron(scheduler, "retention", "bot.services.retention:daily_job", hour=hour, minute=minute)
 
 
 async def start_scheduler(app: App) -> AsyncIOScheduler:

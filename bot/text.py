@@ -48,6 +48,20 @@ def small_number(text: str, limit: int = 2**31 - 1) -> int | None:
     return number if number <= limit else None
 
 
+def parse_id(text: str, limit: int = 2**31 - 1) -> int | None:
+    """A row id or a count typed or sent by someone: ASCII digits only, at most ``limit``; else None.
+
+    Every number that comes from outside (a command's argument, a button's value, a webhook
+    field) goes through here: "²", "١٢", "-1", "1e3" or twenty digits are not ids, and never
+    reach ``int`` or the database (whose integer columns stop at ``limit``).
+    """
+    text = text.strip()
+    if not text or len(text) > len(str(limit)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= limit else None
+
+
 def fold(text: str) -> str:
     """The comparison key: no accents, lower case, punctuation as spaces, single spaces."""
     text = strip_accents(clean(text)).lower()

@@ -29,6 +29,7 @@ FLOWS: tuple[Flow, ...] = (
     my_cases.flow,
     schedule.flow,
     privacy.flow,
+    privacy.withdraw_flow,
     language.flow,
     officer.inbox,
     officer.case_flow,

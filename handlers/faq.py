@@ -9,12 +9,12 @@ question to an officer, which becomes a case of type "hỏi đáp".
 from __future__ import annotations
 
 from bot.dialog import smalltalk
-from bot.dialog.flow import Flow, Turn, done, goto, start
+from bot.dialog.flow import VIA, Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
 from bot.services.faq import FaqEntry, FaqResult
 from bot.text import clean, fold
 from handlers.home import menu
-from handlers.petition import petition_type
+from handlers.petition import FORWARDED_LOG, petition_type
 from storage.models import FaqFeedback
 
 flow = Flow("faq", entry="enter", commands=("hoi", "hoithutuc", "huongdan"))
@@ -30,9 +30,10 @@ FORWARD_MIN_WORDS = 3
 
 @flow.step("enter")
 async def enter(turn: Turn) -> Next:
-    question = turn.text if turn.arg == "free_text" else (turn.arg or "")
+    from_free_text = turn.data.get(VIA) == "free_text"
+    question = turn.text if from_free_text else (turn.arg or "")
     if question:
-        return await _answer(turn, question, from_free_text=turn.arg == "free_text")
+        return await _answer(turn, question, from_free_text=from_free_text)
     return goto("ask", turn.say("faq.ask"))
 
 
@@ -46,12 +47,13 @@ async def ask(turn: Turn) -> Next:
 async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
     if from_free_text and smalltalk.kind(question) is not None:
         # "cảm ơn" after an answer, "alo" instead of pressing: not a question to search for.
-        return start("home", arg="free_text")
+        return start("home", carry={VIA: "free_text"})
     question = clean(question)[:QUESTION_MAX]
     result = turn.services.faq.search(question)
     log = await turn.uow.faq.log(
         FaqFeedback(
             channel=turn.inbound.channel,
+            citizen_id=turn.citizen.id,
             query=question,
             outcome=result.outcome,
             entry_id=result.answer.id if result.answer else None,
@@ -165,7 +167,8 @@ async def offer(turn: Turn) -> Next:
 
 
 def _forward(turn: Turn) -> Next:
-    return start("petition", arg=f"question:{turn.data.get('log', '')}")
+    # The log id goes in the conversation's data: a typed "/phananh <anything>" cannot name one.
+    return start("petition", carry={FORWARDED_LOG: turn.data.get("log")})
 
 
 async def _record(turn: Turn, *, entry_id: str | None, helpful: bool | None) -> None:

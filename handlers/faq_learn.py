@@ -16,7 +16,7 @@ from bot.services import faq_learning
 from bot.services.access import can
 from bot.services.cases import ECHO_MAX, excerpt
 from bot.services.denunciation import is_denunciation
-from bot.text import clean, small_number
+from bot.text import clean, parse_id
 from handlers.officer import actor_of, refuse
 from storage.models import Case
 
@@ -27,7 +27,7 @@ _CODE = re.compile(r"[A-Za-z0-9]{1,8}-\d{4}-\d{5}")
 
 
 async def _answered_question(turn: Turn, reference: str) -> tuple[Case | None, str | None]:
-    number = small_number(reference)
+    number = parse_id(reference)
     case = await turn.uow.cases.get(number) if number is not None else await turn.uow.cases.by_code(reference)
     if case is None or case.type != "hoi_dap":
         return None, None

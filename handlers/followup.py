@@ -10,8 +10,8 @@ from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import casework
-from bot.text import clean
-from handlers.home import menu
+from bot.text import clean, parse_id
+from handlers.home import ATTACHED, menu
 from storage.models import Case
 
 rate_flow = Flow("rate", entry="score")
@@ -23,8 +23,9 @@ SKIP_COMMENT = "rate:skip"
 DONE = "supplement:done"
 
 
-async def _own_case(turn: Turn, case_id: str) -> Case | None:
-    case = await turn.uow.cases.get(int(case_id)) if case_id.isdigit() else None
+async def _own_case(turn: Turn, case_id: str | int) -> Case | None:
+    number = case_id if isinstance(case_id, int) else parse_id(case_id)
+    case = await turn.uow.cases.get(number) if number is not None else None
     if case is None or case.citizen_id != turn.citizen.id:
         return None
     return case
@@ -42,12 +43,13 @@ async def score(turn: Turn) -> Next:
     if await turn.uow.cases.ratings(case.id or 0) and case.status == "closed":
         return done(turn.say("rating.already"))
     turn.data["case"] = case.id
-    if value == "unsolved" or (value.isdigit() and int(value) <= casework.LOW_SCORE):
-        turn.data["score"] = None if value == "unsolved" else int(value)
+    score = parse_id(value, limit=5)
+    if value == "unsolved" or (score is not None and 1 <= score <= casework.LOW_SCORE):
+        turn.data["score"] = None if value == "unsolved" else score
         return goto("comment", turn.say("rating.ask_comment", turn.option("rating.skip_comment", SKIP_COMMENT)))
-    if not (value.isdigit() and 1 <= int(value) <= 5):
+    if score is None or score < 1:
         return done(turn.say("rating.not_available"))
-    await casework.rate(turn.uow, turn.services, case, int(value))
+    await casework.rate(turn.uow, turn.services, case, score)
     return goto(
         "more",
         turn.say(
@@ -93,10 +95,10 @@ async def more(turn: Turn) -> Next:
 async def aspect(turn: Turn) -> Next:
     answers: dict[str, int] = turn.data.setdefault("aspects", {})
     index = len(answers)
-    value = (turn.choice or "").removeprefix("aspect:")
-    if not (value.isdigit() and 1 <= int(value) <= 5):
+    value = parse_id((turn.choice or "").removeprefix("aspect:"), limit=5)
+    if value is None or value < 1:
         return goto("aspect", _aspect_question(turn, index))
-    answers[casework.SIPAS_ASPECTS[index]] = int(value)
+    answers[casework.SIPAS_ASPECTS[index]] = value
     if len(answers) < len(casework.SIPAS_ASPECTS):
         return goto("aspect", _aspect_question(turn, len(answers)))
     case = await turn.uow.cases.get(int(turn.data["case"]))
@@ -110,9 +112,9 @@ async def aspect(turn: Turn) -> Next:
 
 @supplement_flow.step("ask")
 async def ask(turn: Turn) -> Next:
-    arg = turn.arg or ""
-    if arg.startswith("more:"):
-        return await _attached(turn, arg.removeprefix("more:"))
+    attached = turn.data.pop(ATTACHED, None)
+    if isinstance(attached, int):
+        return await _attached(turn, attached)
     case = await _own_case(turn, turn.arg or "")
     if case is None or case.status != "need_info":
         return done(turn.say("supplement.not_needed"), menu(turn))
@@ -144,7 +146,7 @@ async def collect(turn: Turn) -> Next:
     )
 
 
-async def _attached(turn: Turn, case_id: str) -> Next:
+async def _attached(turn: Turn, case_id: int) -> Next:
     """A message sent without pressing Bổ sung was added to the case: more may follow."""
     case = await _own_case(turn, case_id)
     if case is None:

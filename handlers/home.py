@@ -11,7 +11,7 @@ action gets a hint of their commands instead.
 from __future__ import annotations
 
 from bot.dialog import smalltalk
-from bot.dialog.flow import Flow, Turn, done, goto, start
+from bot.dialog.flow import VIA, Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Reply
 from bot.services import casework
 from bot.text import clean
@@ -20,6 +20,8 @@ flow = Flow("home", entry="enter", commands=("start", "menu", "batdau"))
 
 CONSENT_YES = "consent:yes"
 CONSENT_NO = "consent:no"
+# Handed to the supplement flow: the case a message outside any flow was just added to.
+ATTACHED = "attached_case"
 
 
 def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
@@ -54,9 +56,10 @@ def consent_question(turn: Turn) -> Reply:
 
 @flow.step("enter")
 async def enter(turn: Turn) -> Next:
-    if turn.arg == "free_text":
+    via = turn.data.get(VIA)
+    if via == "free_text":
         return await free_text(turn)
-    if turn.arg == "menu":
+    if via == "menu":
         return done(menu(turn))
     if turn.inbound.command in ("start", "batdau"):
         return greet(turn)
@@ -99,7 +102,7 @@ async def free_text(turn: Turn) -> Next:
         photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
         await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
         # A photo and then its explanation: what follows goes to the same case until Xong.
-        return start("supplement", arg=f"more:{waiting.id}")
+        return start("supplement", carry={ATTACHED: waiting.id})
     if said == "ack":
         return done(menu(turn, "menu.more"))
     if kind in ("photo", "location"):
@@ -107,5 +110,5 @@ async def free_text(turn: Turn) -> Next:
     if kind in ("other", "contact"):
         return done(menu(turn, "home.unsupported"))
     if turn.text and turn.services.faq is not None and len(turn.services.faq) > 0:
-        return start("faq", arg="free_text")
+        return start("faq", carry={VIA: "free_text"})
     return done(menu(turn, "home.not_understood"))

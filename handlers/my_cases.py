@@ -13,6 +13,7 @@ from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
 from bot.services import cases
+from bot.text import parse_id
 from handlers.home import menu
 from storage.models import Case
 
@@ -40,7 +41,8 @@ async def list_cases(turn: Turn) -> Next:
 @flow.step("pick")
 async def pick(turn: Turn) -> Next:
     if turn.choice and turn.choice.startswith("case:"):
-        case = await turn.uow.cases.get(int(turn.choice.removeprefix("case:")))
+        case_id = parse_id(turn.choice.removeprefix("case:"))
+        case = await turn.uow.cases.get(case_id) if case_id is not None else None
         if case is not None and case.citizen_id == turn.citizen.id:
             return done(*await _card(turn, case))
     typed = _CODE.search(turn.text)
@@ -92,4 +94,7 @@ async def _card(turn: Turn, case: Case) -> list[Reply]:
         description=cases.excerpt(case.description, 500),
         history=Markup("\n".join(history)),
     )
+    if case.status in cases.OPEN_STATUSES:
+        # Rút đơn: the withdraw flow checks again that the case is this person's and open.
+        card = Reply(card.text, (turn.option("my_cases.withdraw_button", f"flow:withdraw:{case.id}"),))
     return [card, menu(turn, "menu.more")]

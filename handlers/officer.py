@@ -15,7 +15,7 @@ from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
 from bot.services import cases, casework
 from bot.services.access import Action, Actor, can, can_extend, inbox_scope, sees_identity
-from bot.text import clean, fold, small_number
+from bot.text import clean, fold, parse_id
 from storage.models import Case
 
 inbox = Flow("inbox", entry="page", commands=("hopthu", "inbox"), staff_only=True)
@@ -54,7 +54,7 @@ async def page(turn: Turn) -> Next:
     actor = actor_of(turn)
     if not actor.is_staff:
         return await refuse(turn, "inbox", None)
-    number = max(1, small_number(turn.arg or "") or 1)
+    number = max(1, parse_id(turn.arg or "") or 1)
     units, types = inbox_scope(actor)
     rows, total = await turn.uow.cases.open_for_units(units, types, (number - 1) * PAGE_SIZE, PAGE_SIZE)
     if total == 0:
@@ -93,7 +93,7 @@ def _inbox_line(turn: Turn, case: Case, today: object) -> str:
 
 
 async def _load(turn: Turn, reference: str) -> Case | None:
-    number = small_number(reference)
+    number = parse_id(reference)
     if number is not None:
         return await turn.uow.cases.get(number)
     return await turn.uow.cases.by_code(reference.strip())
@@ -252,9 +252,9 @@ async def transfer_unit(turn: Turn) -> Next:
     case = await turn.uow.cases.get(int(turn.data["case"]))
     if case is None:
         return done(turn.say("officer.case_not_found", code="?"))
-    if not (turn.choice and turn.choice.startswith("unit:")):
+    unit_id = parse_id(turn.choice.removeprefix("unit:")) if turn.choice and turn.choice.startswith("unit:") else None
+    if unit_id is None:
         return goto("transfer_unit", await _transfer_question(turn, case))
-    unit_id = int(turn.choice.removeprefix("unit:"))
     if case.type == "to_cao" and not await cases.has_inspector(turn.uow, unit_id):
         # Said now, before the officer types a reason (casework.transfer refuses it too).
         return goto("transfer_unit", turn.say("case.no_inspector_there"), await _transfer_question(turn, case))

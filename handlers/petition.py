@@ -21,6 +21,7 @@ flow = Flow("petition", entry="begin", commands=("phananh", "gopy", "kiennghi", 
 
 DONE = "describe:done"
 SKIP = "contact:skip"
+KNOWN_PHONE = "contact:known_phone"
 ANONYMOUS = "contact:anonymous"
 SEND = "confirm:send"
 EDIT = "confirm:edit"
@@ -40,6 +41,8 @@ _NOT_NAME_WORDS = frozenset(
         *("mà", "nhà", "ạ", "ơi", "nhé", "nhe", "giùm", "giúp", "cần", "tên", "họ", "menu", "ok", "xong"),
     }
 )
+# Handed over by the FAQ flow in the conversation's data: the log row of the question to forward.
+FORWARDED_LOG = "forwarded_log"
 _COMMAND_TYPES = {"khieunai": "khieu_nai", "tocao": "to_cao", "kiennghi": "kien_nghi"}
 
 
@@ -56,12 +59,13 @@ def _save(turn: Turn, draft: Draft) -> None:
 
 @flow.step("begin")
 async def begin(turn: Turn) -> Next:
+    forwarded = turn.data.pop(FORWARDED_LOG, None)
     turn.data["draft"] = Draft(type="phan_anh", unit_code="", description="").to_data()
     preset = _COMMAND_TYPES.get(turn.inbound.command or "") or (turn.arg if turn.arg in CITIZEN_TYPES else None)
     if preset:
         turn.data["preset"] = preset
-    if turn.arg and turn.arg.startswith("question:"):
-        await _start_question(turn, turn.arg.removeprefix("question:"))
+    if isinstance(forwarded, int):
+        await _start_question(turn, forwarded)
     if turn.citizen.consent_at is None:
         return goto("consent", turn.say("petition.consent_first"), consent_question(turn))
     return _after_consent(turn)
@@ -78,10 +82,10 @@ async def consent(turn: Turn) -> Next:
     return goto("consent", consent_question(turn))
 
 
-async def _start_question(turn: Turn, log_id: str) -> None:
-    """A question the FAQ could not answer becomes a case of type hỏi đáp."""
-    log = await turn.uow.faq.get_log(int(log_id)) if log_id.isdigit() else None
-    if log is None:
+async def _start_question(turn: Turn, log_id: int) -> None:
+    """A question the FAQ could not answer becomes a case of type hỏi đáp: only the asker's own."""
+    log = await turn.uow.faq.get_log(log_id)
+    if log is None or log.citizen_id != turn.citizen.id or not log.query:
         return
     draft = _draft(turn)
     draft.type = "hoi_dap"
@@ -269,9 +273,12 @@ def _ask_contact(turn: Turn) -> Next:
     known = turn.citizen.phone
     # "Không", "ko có" typed to the optional phone number skip it; "dạ có" takes the known number.
     options = [turn.option("petition.skip_button", SKIP, means="no")]
-    if known:
-        options.insert(0, turn.option("petition.use_known_phone", f"phone:{known}", means="yes", phone=known))
-    return goto("phone", turn.say("petition.ask_phone_optional", *options))
+    if not known:
+        return goto("phone", turn.say("petition.ask_phone_optional", *options))
+    # The number is shown in the question only: button labels and values are stored with the
+    # chat's tokens, and no personal data goes there.
+    options.insert(0, turn.option("petition.use_known_phone", KNOWN_PHONE, means="yes"))
+    return goto("phone", turn.say("petition.ask_phone_known", *options, phone=known))
 
 
 @flow.step("name", free_text=True)
@@ -312,15 +319,18 @@ async def ask_phone(turn: Turn) -> Next:
     required = draft.type in CONTACT_REQUIRED
     if not required and turn.choice == SKIP:
         return _confirm(turn)
-    raw = turn.inbound.phone or (turn.choice or "").removeprefix("phone:") or turn.text
+    known = turn.citizen.phone if turn.choice == KNOWN_PHONE and not required else None
+    raw = turn.inbound.phone or known or turn.text
     phone = normalise_phone(raw)
     if phone is None:
         key = "petition.phone_again_required" if required else "petition.phone_again_optional"
         options = () if required else (turn.option("petition.skip_button", SKIP, means="no"),)
         return goto("phone", turn.say(key, *options))
     draft.phone = phone
-    turn.citizen.phone = phone
-    await turn.uow.citizens.save(turn.citizen)
+    if draft.type != "to_cao":
+        # Offered again for the next petition; a denouncer's number never leaves their case.
+        turn.citizen.phone = phone
+        await turn.uow.citizens.save(turn.citizen)
     _save(turn, draft)
     if required:
         return goto("address", turn.say("petition.ask_address"))

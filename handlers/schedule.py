@@ -6,6 +6,7 @@ from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
 from bot.services import cases
+from bot.text import parse_id
 from handlers.home import menu
 
 flow = Flow("schedule", entry="ask", commands=("lichtiepdan", "lich", "schedule"))
@@ -62,7 +63,8 @@ async def pick(turn: Turn) -> Next:
     if turn.choice == ALL_UNITS:
         return await _all_units(turn, "schedule.ask")
     if turn.choice and turn.choice.startswith("unit:"):
-        unit = await turn.uow.units.get(int(turn.choice.removeprefix("unit:")))
+        unit_id = parse_id(turn.choice.removeprefix("unit:"))
+        unit = await turn.uow.units.get(unit_id) if unit_id is not None else None
         if unit is not None:
             return await _show_unit(turn, unit.id or 0, unit.name)
     if turn.text:

@@ -259,6 +259,9 @@ class FaqFeedback(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     channel: str = Field(max_length=20)
+    # Whose words these are: shown in /dulieu and erased with it (None for rows before 0005).
+    citizen_id: int | None = Field(default=None, index=True)  # citizens.id (no FK: see 0005_privacy)
+    # Blanked by erasure and by the retention job; outcome and entry stay for the statistics.
     query: str = Field(sa_column=Column(Text, nullable=False))
     outcome: str = Field(max_length=20)  # answer | unsure | none
     entry_id: str | None = Field(default=None, max_length=80)

@@ -66,6 +66,10 @@ _ADD_TOKENS = insert(table_of(ChoiceToken))
 OPEN_STATUSES = ("received", "accepted", "need_info")
 
 
+# What a delivered message's payload becomes when its text is no longer kept.
+BLANK_PAYLOAD: dict[str, Any] = {"text": "", "buttons": [], "photo": None}
+
+
 class _Repo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -203,14 +207,36 @@ class CaseRepo(_Repo):
     async def contact(self, case_id: int) -> CaseContact | None:
         return await self.session.get(CaseContact, case_id)
 
-    async def erase_contacts(self, citizen_id: int, now: datetime) -> None:
-        """Anonymise the contact stored with every case of a citizen; the case content stays."""
-        case_ids = select(Case.id).where(Case.citizen_id == citizen_id)
+    async def erase_contacts(self, citizen_id: int, now: datetime, *, keep: Sequence[int] = ()) -> None:
+        """Anonymise the contact stored with the cases of a citizen but ``keep``; the case content stays."""
+        case_ids = select(Case.id).where(Case.citizen_id == citizen_id, col(Case.id).not_in(list(keep)))
         await self.session.exec(
             update(CaseContact)
             .where(col(CaseContact.case_id).in_(case_ids))
             .values(full_name=None, phone=None, address=None, erased_at=now)
         )
+
+    async def erase_held_contacts(
+        self, types: Sequence[str], open_statuses: Sequence[str], finished_before: datetime, now: datetime
+    ) -> int:
+        """Anonymise contacts held for a legal case of an erased citizen, finished before the moment."""
+        finished = func.coalesce(Case.closed_at, Case.resolved_at)
+        case_ids = (
+            select(Case.id)
+            .join(Citizen, col(Citizen.id) == col(Case.citizen_id))
+            .where(
+                col(Case.type).in_(list(types)),
+                col(Case.status).not_in(list(open_statuses)),
+                col(Citizen.erased_at).is_not(None),
+                finished < finished_before,
+            )
+        )
+        result = await self.session.exec(
+            update(CaseContact)
+            .where(col(CaseContact.case_id).in_(case_ids), col(CaseContact.erased_at).is_(None))
+            .values(full_name=None, phone=None, address=None, erased_at=now)
+        )
+        return int(result.rowcount or 0)
 
     async def add_event(self, event: CaseEvent) -> CaseEvent:
         self.session.add(event)
@@ -262,6 +288,11 @@ class ConversationRepo(_Repo):
         query = _CONVERSATION_FOR_UPDATE if lock else _CONVERSATION
         return (await self.session.exec(query, params={"channel": channel, "chat": chat_id})).first()
 
+    async def purge_idle(self, before: datetime) -> int:
+        """Forget conversations idle since before ``before``, with their drafts and options."""
+        result = await self.session.exec(delete(Conversation).where(col(Conversation.updated_at) < before))
+        return int(result.rowcount or 0)
+
     async def save(self, conversation: Conversation) -> None:
         self.session.add(conversation)
         await self.session.flush()
@@ -303,6 +334,13 @@ class ChoiceRepo(_Repo):
         result = await self.session.exec(delete(ChoiceToken).where(col(ChoiceToken.expires_at) < now))
         return int(result.rowcount or 0)
 
+    async def drop_chat(self, channel: str, chat_id: str) -> int:
+        """Forget every button shown in a chat (erasure): a label may hold what the person typed."""
+        result = await self.session.exec(
+            delete(ChoiceToken).where(col(ChoiceToken.channel) == channel, col(ChoiceToken.chat_id) == chat_id)
+        )
+        return int(result.rowcount or 0)
+
 
 class UpdateRepo(_Repo):
     async def claim(self, channel: str, update_id: str) -> bool:
@@ -314,6 +352,11 @@ class UpdateRepo(_Repo):
         values = {"channel": channel, "update_id": update_id, "at": utcnow()}
         result = await self.session.exec(_CLAIM[self._dialect], params=values)
         return bool(result.rowcount == 1)
+
+    async def purge_before(self, moment: datetime) -> int:
+        """Forget claims older than ``moment``: no channel redelivers an update that late."""
+        result = await self.session.exec(delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < moment))
+        return int(result.rowcount or 0)
 
 
 class OutboxRepo(_Repo):
@@ -362,6 +405,35 @@ class OutboxRepo(_Repo):
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
         )
         return int(result.one())
+
+    async def blank_finished_before(self, moment: datetime) -> int:
+        """Blank the text of messages delivered (or given up) before ``moment``; the rows stay.
+
+        The id, chat, status and times are what the health report and the pacing need; the text
+        (case excerpts, officers' replies) was for the recipient, who has it.
+        """
+        result = await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status).in_(("sent", "failed")),
+                col(OutboxMessage.created_at) < moment,
+            )
+            .values(payload=BLANK_PAYLOAD)
+        )
+        return int(result.rowcount or 0)
+
+    async def blank_for_chat(self, channel: str, chat_id: str) -> int:
+        """Blank the text of every message already delivered to one chat (erasure)."""
+        result = await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.channel) == channel,
+                col(OutboxMessage.chat_id) == chat_id,
+                col(OutboxMessage.status).in_(("sent", "failed")),
+            )
+            .values(payload=BLANK_PAYLOAD)
+        )
+        return int(result.rowcount or 0)
 
     async def for_chat(self, channel: str, chat_id: str) -> Sequence[OutboxMessage]:
         result = await self.session.exec(
@@ -472,6 +544,31 @@ class FaqRepo(_Repo):
 
     async def get_log(self, log_id: int) -> FaqFeedback | None:
         return await self.session.get(FaqFeedback, log_id)
+
+    async def count_of_citizen(self, citizen_id: int) -> int:
+        """How many typed questions of this person are kept with their words."""
+        result = await self.session.exec(
+            select(func.count())
+            .select_from(FaqFeedback)
+            .where(col(FaqFeedback.citizen_id) == citizen_id, col(FaqFeedback.query) != "")
+        )
+        return int(result.one())
+
+    async def erase_of_citizen(self, citizen_id: int) -> int:
+        """Blank the words this person typed and drop the link to them; the outcomes stay."""
+        result = await self.session.exec(
+            update(FaqFeedback).where(col(FaqFeedback.citizen_id) == citizen_id).values(query="", citizen_id=None)
+        )
+        return int(result.rowcount or 0)
+
+    async def blank_before(self, moment: datetime) -> int:
+        """Blank the words of questions asked before ``moment`` (retention)."""
+        result = await self.session.exec(
+            update(FaqFeedback)
+            .where(col(FaqFeedback.at) < moment, col(FaqFeedback.query) != "")
+            .values(query="", citizen_id=None)
+        )
+        return int(result.rowcount or 0)
 
 
 class ReportRepo(_Repo):

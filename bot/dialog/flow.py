@@ -36,7 +36,7 @@ class Turn:
     now: datetime
     data: dict[str, Any] = field(default_factory=dict)
     choice: str | None = None
-    arg: str | None = None
+    arg: str | None = None  # a typed command's argument or a button's: user input, never internal state
     entered: bool = False  # True when the step runs because its flow just started
     # Opens a unit of work that only reads, beside the turn's own (Database.read_only).
     reader: Callable[[], AbstractAsyncContextManager[UnitOfWork]] | None = None
@@ -86,6 +86,9 @@ class Turn:
 
 Step = Callable[[Turn], Awaitable[Next]]
 
+# The key of the carried data saying why the home and FAQ flows start: "menu" or "free_text".
+VIA = "via"
+
 
 def goto(step: str, *replies: Reply) -> Next:
     return Next(list(replies), step=step)
@@ -95,8 +98,9 @@ def done(*replies: Reply) -> Next:
     return Next(list(replies), step=None)
 
 
-def start(flow: str, *replies: Reply, arg: str | None = None) -> Next:
-    return Next(list(replies), step=None, flow=flow, arg=arg)
+def start(flow: str, *replies: Reply, arg: str | None = None, carry: dict[str, Any] | None = None) -> Next:
+    """Hand over to ``flow``: ``carry`` becomes its data; ``arg`` is only what a typed command could say too."""
+    return Next(list(replies), step=None, flow=flow, arg=arg, carry=dict(carry or {}))
 
 
 class Flow:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.dialog import choices, smalltalk
 from bot.dialog.flood import FloodLimiter, Verdict
-from bot.dialog.flow import Flow, FlowRegistry, Turn
+from bot.dialog.flow import VIA, Flow, FlowRegistry, Turn
 from bot.dialog.types import Inbound, Next, Option, Outgoing, Reply
 from bot.services.container import Services
 from storage.models import Conversation
@@ -176,7 +176,7 @@ class DialogEngine:
                 replies = [Reply(t("dialog.unknown_command")), Reply(t("busy.reminder"))]
                 return Next(replies, step=conversation.step), conversation.flow, None
             if flow is None:
-                return Next([Reply(t("dialog.unknown_command"))], flow=HOME_FLOW, arg="menu"), None, None
+                return Next([Reply(t("dialog.unknown_command"))], flow=HOME_FLOW, carry={VIA: "menu"}), None, None
             if conversation.flow and not self._may_open(turn, flow):
                 refusal = await self._refuse(turn, flow)
                 replies = [*refusal.replies, Reply(t("busy.reminder"))]
@@ -229,7 +229,7 @@ class DialogEngine:
             log.warning("conversation in unknown step %s.%s, resetting", conversation.flow, conversation.step)
             _reset(conversation)
             turn.data = {}
-        return Next(flow=HOME_FLOW, arg="free_text"), None, None
+        return Next(flow=HOME_FLOW, carry={VIA: "free_text"}), None, None
 
     def _takes_free_text(self, conversation: Conversation) -> bool:
         flow = self.registry.get(conversation.flow) if conversation.flow else None
@@ -254,10 +254,10 @@ class DialogEngine:
         _reset(conversation)
         turn.data = {}
         if was_busy:
-            return Next([Reply(turn.t(said))], flow=HOME_FLOW, arg="menu")
+            return Next([Reply(turn.t(said))], flow=HOME_FLOW, carry={VIA: "menu"})
         if typed:
-            return Next(flow=HOME_FLOW, arg="menu")
-        return Next([Reply(turn.t("dialog.nothing_to_cancel"))], flow=HOME_FLOW, arg="menu")
+            return Next(flow=HOME_FLOW, carry={VIA: "menu"})
+        return Next([Reply(turn.t("dialog.nothing_to_cancel"))], flow=HOME_FLOW, carry={VIA: "menu"})
 
     async def _resolve(self, turn: Turn, conversation: Conversation, token: str) -> str | Next:
         """The value behind a token, or a reply saying the button can no longer be used."""
@@ -297,7 +297,8 @@ class DialogEngine:
             flow = self.registry.get(next_.flow)
             if flow is None:
                 raise LookupError(f"no flow named {next_.flow}")
-            turn.data = {}
+            # A flow starts with what the previous one handed over, never with what was typed.
+            turn.data = copy.deepcopy(next_.carry)
             turn.arg = next_.arg
             turn.entered = True
             turn.choice = None

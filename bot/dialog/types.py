@@ -99,4 +99,8 @@ class Next:
     replies: list[Reply] = field(default_factory=list)
     step: str | None = None  # None ends the flow
     flow: str | None = None  # start another flow at its entry step (after these replies)
+    # What a typed command's argument may also say ("/hoso CN-2026-00001"): user input, never trusted.
     arg: str | None = None
+    # What one flow hands over to the next (a FAQ log id, a case id): it becomes the new flow's
+    # conversation data, stored server-side, so nothing typed can forge it.
+    carry: dict[str, Any] = field(default_factory=dict)

@@ -255,6 +255,19 @@ async def resolve(
     await tell_citizen(uow, services, case, "notice.resolved", *ratings, result=result)
 
 
+async def withdraw(uow: UnitOfWork, services: Services, case: Case) -> None:
+    """The citizen withdraws their petition (rút đơn; Luật Khiếu nại 2011 Art. 10 allows it at any
+    time): the case is closed with a public event, and whoever handles it is told (for a tố cáo,
+    only the inspectorate, by the same rule as a new case)."""
+    _require(case, *cases.OPEN_STATUSES)
+    now = services.clock()
+    case.status = "closed"
+    case.closed_at = now
+    await uow.cases.save(case)
+    await _event(uow, case, "withdrawn", actor=None, now=now)
+    await tell_unit(uow, services, case, "staff.withdrawn")
+
+
 async def note(
     uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, text: str
 ) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+import json
 import re
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.dialog.types import Outgoing
 
@@ -17,6 +18,45 @@ class DeliveryError(Exception):
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+# The deepest JSON a channel's webhook body may nest: Telegram and Zalo updates nest under ten
+# levels (update, message, reply_markup, rows, buttons...); anything deeper is not an update.
+MAX_JSON_DEPTH = 32
+
+
+class BodyRefused(ValueError):
+    """A webhook body that is not JSON, or nests too deep to be an update: answered with a 400."""
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The JSON document of a webhook body, or :class:`BodyRefused`.
+
+    ``json.loads`` raises RecursionError (not ValueError) on a body nested thousands deep, and
+    a body nested hundreds deep parses but then breaks whatever walks it recursively (the
+    channel library's parsing, a deep copy): every webhook reads its body here, once.
+    """
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BodyRefused("not JSON") from None
+    if _depth_exceeds(document, MAX_JSON_DEPTH):
+        raise BodyRefused("nested too deep")
+    return document
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
+    """Whether containers nest deeper than ``limit``; walked with a stack, not recursion."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 class Sender(Protocol):

@@ -69,7 +69,7 @@ from bot import crashpoints
 from bot.app import App
 from bot.config import ConfigError, TelegramConfig
 from bot.dialog.types import Inbound, Outgoing
-from bot.transports.base import DeliveryError, split_html
+from bot.transports.base import BodyRefused, DeliveryError, parse_json_body, split_html
 
 log = logging.getLogger(__name__)
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -452,9 +452,10 @@ class TelegramTransport:
             log.warning("telegram webhook call with a wrong secret refused")
             return web.Response(status=403, text="wrong secret")
         try:
-            data = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="not JSON")
+            data = parse_json_body(await request.read())
+        except BodyRefused as refused:
+            log.warning("telegram webhook body refused: %s", refused)
+            return web.Response(status=400, text=str(refused))
         try:
             update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
         except (TypeError, ValueError, KeyError, AttributeError):  # a field of the wrong type: PTB fails either way

@@ -39,7 +39,7 @@ from aiohttp import web
 from bot.app import App
 from bot.config import ConfigError, ZaloConfig
 from bot.dialog.types import Inbound, Outgoing
-from bot.transports.base import DeliveryError, numbered, plain_text, split_text
+from bot.transports.base import BodyRefused, DeliveryError, numbered, parse_json_body, plain_text, split_text
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,8 @@ class ZaloClient:
             status = response.status
             retry_header = response.headers.get("Retry-After")
         try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
+            body = parse_json_body(raw) if raw else None
+        except BodyRefused:
             body = None
         if isinstance(body, dict) and body.get("ok") is True:
             return body.get("result")
@@ -371,9 +371,10 @@ class ZaloTransport:
             log.warning("zalo webhook call with a wrong secret refused")
             return web.Response(status=403, text="wrong secret")
         try:
-            update = unwrap(await request.json())
-        except ValueError:
-            return web.Response(status=400, text="not JSON")
+            update = unwrap(parse_json_body(await request.read()))
+        except BodyRefused as refused:
+            log.warning("zalo webhook body refused: %s", refused)
+            return web.Response(status=400, text=str(refused))
         if update is None:
             return web.Response(status=200, text="ignored")
         try:
