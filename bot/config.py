@@ -145,6 +145,14 @@ class OutboxConfig(_Section):
     chat_interval_seconds: float = Field(default=1.0, ge=0)
 
 
+class SupplementsConfig(_Section):
+    """What a citizen may add to one case after "Yêu cầu bổ sung", and how often officers hear of it."""
+
+    max_parts_per_case: int = Field(default=50, ge=1)
+    max_attachments_per_case: int = Field(default=30, ge=0)  # the petition's own photos count
+    notice_window_minutes: int = Field(default=5, ge=0)  # 0: a notice for every part
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -156,6 +164,7 @@ class Config(_Section):
     reports: ReportsConfig = ReportsConfig()
     reminders: RemindersConfig = RemindersConfig()
     outbox: OutboxConfig = OutboxConfig()
+    supplements: SupplementsConfig = SupplementsConfig()
 
     @property
     def data_path(self) -> Path:
