@@ -11,19 +11,27 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
 from bot.app import open_app
+from bot.outbox import OutboxWorker
+from bot.reports import service
 from bot.scheduler import create_scheduler
+from bot.transports.telegram import TelegramTransport
 from storage.backup import backup
 from storage.models import Staff
 from storage.uow import Database
 from tests import reports_dataset
 from tests.conftest import make_config
+from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import Chat, FakeClock
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +129,40 @@ async def test_a_backup_is_private(tmp_path: Path) -> None:
         await db.close()
     made = backup(f"sqlite:///{path}", tmp_path / "backups" / "")
     assert mode(made) == 0o600 and mode(made.parent) == 0o700
+
+
+async def test_report_folders_are_deleted_once_delivered(database_url: str, clock: FakeClock, tmp_path: Path) -> None:
+    """Delivered to every chat it was for, a report's files and folder are gone from the disk."""
+    out = tmp_path / "reports"
+    async with FakeTelegram() as tg:
+        config = make_config(
+            database_url,
+            telegram={"token": tg.token, "base_url": tg.base_url},
+            reports={"out_dir": str(out), "chats": ["telegram:7100"]},
+        )
+        app = await open_app(config, clock=clock, migrate=False)
+        transport = TelegramTransport(app, poll_timeout=1)
+        worker = OutboxWorker(app.db, {"telegram": transport}, clock, services=app.services, chat_interval=0.0)  # type: ignore[arg-type]
+        try:
+            await transport.start()
+            async with app.db.unit_of_work() as uow:
+                await uow.staff.save(
+                    Staff(channel="telegram", channel_user_id="7101", chat_id="7101", role="district_admin")
+                )
+            clock.now = datetime(2026, 11, 20, 9, 0, tzinfo=TZ).astimezone(UTC)
+            await service.installed_at(app.db, clock.now)
+            clock.now = datetime(2026, 11, 30, 7, 30, tzinfo=TZ).astimezone(UTC)
+            assert await service.run_scheduled(app.db, app.services, "weekly") == "sent"
+            written = [path for path in out.rglob("*") if path.is_file()]
+            assert written
+            while True:
+                started, _ = await worker.dispatch()
+                await worker.settle()
+                if not started:
+                    break
+            for chat in (7100, 7101):  # both got the text, the chart and the case list
+                assert len(tg.messages(chat)) == 3
+        finally:
+            await transport.stop()
+            await app.close()
+    assert [path for path in out.rglob("*")] == []
