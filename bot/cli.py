@@ -21,6 +21,7 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from bot.app import App, load_reference_data, open_app
 from bot.config import Config, ConfigError
 from bot.services.faq import FaqDataError, check_entries, load_entries
 from bot.services.reference import DataError
+from storage import private
 from storage.uow import Database
 
 log = logging.getLogger("bot")
@@ -276,6 +278,7 @@ async def _report(config: Config, period_text: str, out: str, unit_code: str | N
                 )
         digest = Path(out) / "digest.txt"
         digest.write_text(plain_text(bundle.text) + "\n", encoding="utf-8")
+        private.restrict(digest)
         for path in [digest, *(path for path, _, _ in bundle.files)]:
             print(path)
     finally:
@@ -314,6 +317,9 @@ async def _demo_data(config: Config, cases: int, seed: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Whatever the bot and its commands write (the database, reports, exports, backups) holds
+    # personal data: readable by this user only, whatever umask the shell or service gave us.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     logs.setup(args.log_format, verbose=args.verbose)
     try:

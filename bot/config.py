@@ -159,6 +159,14 @@ class RetentionConfig(_Section):
     legal_records_years: int = Field(default=5, ge=1)  # contact on a closed khiếu nại / tố cáo
 
 
+class SupplementsConfig(_Section):
+    """What a citizen may add to one case after "Yêu cầu bổ sung", and how often officers hear of it."""
+
+    max_parts_per_case: int = Field(default=50, ge=1)
+    max_attachments_per_case: int = Field(default=30, ge=0)  # the petition's own photos count
+    notice_window_minutes: int = Field(default=5, ge=0)  # 0: a notice for every part
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -171,6 +179,7 @@ class Config(_Section):
     reminders: RemindersConfig = RemindersConfig()
     outbox: OutboxConfig = OutboxConfig()
     retention: RetentionConfig = RetentionConfig()
+    supplements: SupplementsConfig = SupplementsConfig()
 
     @property
     def data_path(self) -> Path:

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot import crashpoints
@@ -317,6 +318,20 @@ class OutboxWorker:
         crashpoints.window_closed(message_id)
         self.stats.busy_total += recorded - started
         crashpoints.reached("outbox.recorded", message_id)
+        if outgoing.file and (failure is None or failure.permanent):
+            await _uncancelled(self._release_file(outgoing.file))
+
+    async def _release_file(self, file: str) -> None:
+        """Delete a delivered report file once no pending message needs it, and its folder once empty.
+
+        Report files name people (case lists) and would otherwise stay on disk for ever. A file
+        sent to several chats stays until the last of them; one whose message is retried later
+        stays too (its row is still pending). A kill before this leaves the file behind.
+        """
+        async with self._transaction() as uow:
+            needed = file in await uow.outbox.pending_files()
+        if not needed:
+            _delete_with_empty_folders(Path(file))
 
     async def _due(self) -> list[OutboxMessage]:
         async def read() -> list[OutboxMessage]:
@@ -388,6 +403,15 @@ class OutboxWorker:
         from bot.services.casework import tell_unit
 
         await tell_unit(uow, self.services, case, "outbox.undelivered", reason=_reason(self.services, failure))
+
+
+def _delete_with_empty_folders(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    for folder in (path.parent, path.parent.parent):  # the report run's folder, then its period's
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (other files, other runs), or gone
+            return
 
 
 async def _uncancelled(operation: Coroutine[Any, Any, T]) -> T:

@@ -29,7 +29,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
-from storage.db import jobs_url
+from storage import private
+from storage.db import jobs_url, sqlite_file
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -57,7 +58,11 @@ def current_app() -> App:
 
 def create_scheduler(config: Config) -> AsyncIOScheduler:
     """A scheduler in the deployment's time zone whose jobs are stored in the project database."""
-    url = jobs_url(config.database.url).render_as_string(hide_password=False)
+    jobs = jobs_url(config.database.url)
+    path = sqlite_file(jobs) if jobs.get_backend_name() == "sqlite" else None
+    if path is not None:
+        private.prepare_sqlite_file(path)  # it holds no personal data, but its folder does
+    url = jobs.render_as_string(hide_password=False)
     return AsyncIOScheduler(
         timezone=config.deployment.tz,
         jobstores={"default": SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE)},

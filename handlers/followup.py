@@ -127,6 +127,13 @@ async def collect(turn: Turn) -> Next:
     inbound = turn.inbound
     if turn.choice == DONE:
         return await finish(turn)
+    limits = turn.services.config.supplements
+    if (
+        len(turn.data["parts"]) >= limits.max_parts_per_case
+        or len(turn.data["photos"]) >= limits.max_attachments_per_case
+    ):
+        # What one addition gathers before Xong is bounded too (it is kept in the conversation).
+        return goto("collect", turn.say("supplement.collect_full", turn.option("petition.done_button", DONE)))
     if inbound.kind == "photo" and inbound.attachment:
         turn.data["photos"].append({"kind": "photo", "file": inbound.attachment})
         if turn.text:  # the caption, without invisible characters
@@ -169,8 +176,19 @@ async def more_info(turn: Turn) -> Next:
     text = clean(turn.text)[:2000]
     if not photos and not (inbound.kind == "text" and text):
         return goto("more", turn.say("petition.describe_unsupported"))
-    await casework.add_info(turn.uow, turn.services, case, text, photos)
+    try:
+        await casework.add_info(turn.uow, turn.services, case, text, photos)
+    except casework.CaseFull as full:
+        return _full(turn, case, full)
     return goto("more", turn.say("supplement.added", turn.option("petition.done_button", DONE), code=case.code))
+
+
+def _full(turn: Turn, case: Case, full: casework.CaseFull) -> Next:
+    """The case takes no more parts (the flow ends), or no more photos (text still may come)."""
+    key = str(full)
+    if key == "supplement.full_photos":
+        return goto("more", turn.say(key, turn.option("petition.done_button", DONE), code=case.code))
+    return done(turn.say(key, code=case.code))
 
 
 async def finish(turn: Turn) -> Next:
@@ -179,5 +197,8 @@ async def finish(turn: Turn) -> Next:
         return done(turn.say("supplement.not_needed"), menu(turn))
     if not turn.data["parts"] and not turn.data["photos"]:
         return goto("collect", turn.say("supplement.empty", turn.option("petition.done_button", DONE)))
-    await casework.add_info(turn.uow, turn.services, case, "\n".join(turn.data["parts"]), turn.data["photos"])
+    try:
+        await casework.add_info(turn.uow, turn.services, case, "\n".join(turn.data["parts"]), turn.data["photos"])
+    except casework.CaseFull as full:
+        return done(turn.say(str(full), code=case.code))
     return done(turn.say("supplement.sent", code=case.code), menu(turn, "menu.more"))

@@ -100,7 +100,10 @@ async def free_text(turn: Turn) -> Next:
         # An officer asked this citizen for more: their next message answers it, even a short
         # "Dạ rồi" or "ok" to "Anh đã nộp đơn ở xã chưa?".
         photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
-        await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
+        try:
+            await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
+        except casework.CaseFull as full:
+            return done(turn.say(str(full), code=waiting.code))
         # A photo and then its explanation: what follows goes to the same case until Xong.
         return start("supplement", carry={ATTACHED: waiting.id})
     if said == "ack":

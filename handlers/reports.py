@@ -2,7 +2,9 @@
 
 Why this module exists: Nội vụ and the unit leads want figures between the scheduled sends.
 The reply is the digest text; the chart and the spreadsheet (or, for long periods, the DOCX
-report and its annex) follow through the outbox. Anyone else who is staff is refused with the
+report and its annex) follow through the outbox. The report is built after the turn commits
+(Turn.after_commit), outside any write unit of work: on SQLite a turn holds the process's
+write slot, and every citizen would wait behind a report that takes seconds. Anyone else who is staff is refused with the
 same words as elsewhere ("ngoài quyền hạn") and the refusal is audited; citizens are stopped earlier by the dialog
 engine (the flow is staff-only). An on-demand report never counts as a scheduled send.
 """
@@ -13,6 +15,7 @@ from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
 from bot.reports import periods, service
 from handlers.officer import refusal
+from storage.uow import Database
 
 flow = Flow("reports", entry="start", commands=("baocao", "report"), staff_only=True)
 
@@ -77,17 +80,26 @@ async def _report(turn: Turn, text: str, scope: tuple[int, str] | str) -> Next:
     unit = None if isinstance(scope, str) else scope
     await _audit(turn, allowed=True, target=period.key, unit=None if unit is None else unit[1])
     out_dir = service.run_directory(services.config, period, turn.now, "on-demand")
-    async with turn.read_only() as reader:  # not in the turn's unit of work: see Turn.read_only
-        bundle = await service.build(
-            reader,
-            services,
-            period,
-            out_dir,
-            unit=unit,
-            case_list=not period.is_long,
-            report=period.is_long,
-            named=True,
-        )
     chat = [(turn.inbound.channel, turn.inbound.chat_id)]
-    await service.enqueue(turn.uow, services, chat, bundle, with_text=False)
-    return done(Reply(bundle.text), turn.say("reports.files_follow"))
+    files_follow = turn.say("reports.files_follow")
+
+    async def build_and_queue(db: Database) -> list[Reply]:
+        # After the turn's commit: the build reads in a read-only unit of work (no write lock),
+        # and only queuing the files takes a (short) write turn.
+        async with db.read_only() as reader:
+            bundle = await service.build(
+                reader,
+                services,
+                period,
+                out_dir,
+                unit=unit,
+                case_list=not period.is_long,
+                report=period.is_long,
+                named=True,
+            )
+        async with db.unit_of_work() as uow:
+            await service.enqueue(uow, services, chat, bundle, with_text=False)
+        return [Reply(bundle.text), files_follow]
+
+    turn.after_commit(build_and_queue)
+    return done()

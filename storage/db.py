@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import private
+
 T = TypeVar("T")
 BUSY_SECONDS = 10.0  # how long a writer waits for another process's write lock
 
@@ -74,10 +76,19 @@ def jobs_url(url: str) -> URL:
     return parsed.set(database=str(path.with_name(f"{path.stem}-jobs{path.suffix or '.db'}")))
 
 
-def _prepare_sqlite_file(url: URL) -> None:
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL, None for an in-memory or URI database."""
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return Path(database)
+    return None
+
+
+def _prepare_sqlite_file(url: URL) -> None:
+    # Private (0600, its folder 0700 when created) before the first connection: see storage.private.
+    path = sqlite_file(url)
+    if path is not None:
+        private.prepare_sqlite_file(path)
 
 
 class LoopThreadConnection(aiosqlite.Connection):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, update
+from sqlalchemy import Table, and_, bindparam, func, insert, not_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel, col, delete, select
@@ -243,6 +243,12 @@ class CaseRepo(_Repo):
         await self.session.flush()
         return event
 
+    async def count_events(self, case_id: int, kind: str) -> int:
+        result = await self.session.exec(
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.kind == kind)
+        )
+        return int(result.one())
+
     async def events(self, case_id: int, *, public_only: bool) -> Sequence[CaseEvent]:
         query = select(CaseEvent).where(CaseEvent.case_id == case_id)
         if public_only:
@@ -371,9 +377,12 @@ class OutboxRepo(_Repo):
 
     async def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
         """Pending messages whose time has come, oldest first, at most one per chat (order per chat)."""
+        # A notice gathering parts until its time (never tried, due later: see
+        # bot.services.notify.enqueue_gathered) does not hold up the chat's other messages.
+        gathering = and_(col(OutboxMessage.attempts) == 0, col(OutboxMessage.next_attempt_at) > now)
         first_pending = (
             select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.status == "pending")
+            .where(OutboxMessage.status == "pending", not_(gathering))
             .group_by(col(OutboxMessage.channel), col(OutboxMessage.chat_id))
         )
         result = await self.session.exec(
@@ -434,6 +443,27 @@ class OutboxRepo(_Repo):
             .values(payload=BLANK_PAYLOAD)
         )
         return int(result.rowcount or 0)
+
+    async def pending_files(self) -> set[str]:
+        """The local files that messages still to be sent will need (reports)."""
+        result = await self.session.exec(select(OutboxMessage.payload).where(OutboxMessage.status == "pending"))
+        return {str(payload["file"]) for payload in result.all() if payload.get("file")}
+
+    async def about_case(
+        self, channel: str, chat_id: str, case_id: int, *, due_since: datetime
+    ) -> Sequence[OutboxMessage]:
+        """A chat's messages about a case due since ``due_since`` (sent or not), oldest first."""
+        result = await self.session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.case_id == case_id,
+                col(OutboxMessage.next_attempt_at) >= due_since,
+            )
+            .order_by(col(OutboxMessage.id))
+        )
+        return result.all()
 
     async def for_chat(self, channel: str, chat_id: str) -> Sequence[OutboxMessage]:
         result = await self.session.exec(

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
     from bot.services.container import Services
     from storage.models import Citizen, Staff
-    from storage.uow import UnitOfWork
+    from storage.uow import Database, UnitOfWork
+
+# Work done after the turn's commit, outside its unit of work (see Turn.after_commit).
+AfterCommit = Callable[["Database"], Awaitable[list[Reply]]]
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Turn:
     entered: bool = False  # True when the step runs because its flow just started
     # Opens a unit of work that only reads, beside the turn's own (Database.read_only).
     reader: Callable[[], AbstractAsyncContextManager[UnitOfWork]] | None = None
+    later: list[AfterCommit] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -55,6 +59,17 @@ class Turn:
         if self.reader is None:
             raise RuntimeError("this turn has no read-only unit of work")
         return self.reader()
+
+    def after_commit(self, job: AfterCommit) -> None:
+        """Run ``job`` once this turn has committed, outside its unit of work; its replies
+        (text only, no buttons) follow the turn's.
+
+        For long work (a report): on SQLite a turn holds the process's write slot until it
+        commits, and every other chat would wait behind it. The job opens its own short units of
+        work on the database it is given. If the process dies between the commit and the job,
+        the job is lost (the update is not handled again): use it for what can be asked again.
+        """
+        self.later.append(job)
 
     def say(self, key: str, *options: Option, columns: int = 1, **values: object) -> Reply:
         return Reply(self.t(key, **values), tuple(options), columns)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.dialog import choices, smalltalk
 from bot.dialog.flood import FloodLimiter, Verdict
-from bot.dialog.flow import VIA, Flow, FlowRegistry, Turn
+from bot.dialog.flow import VIA, AfterCommit, Flow, FlowRegistry, Turn
 from bot.dialog.types import Inbound, Next, Option, Outgoing, Reply
 from bot.services.container import Services
 from storage.models import Conversation
@@ -83,12 +83,31 @@ class DialogEngine:
         for attempt in range(4):
             try:
                 async with self.db.unit_of_work() as uow:
-                    return await self._handle(uow, inbound)
+                    result, later = await self._handle(uow, inbound)
+                break
             except (IntegrityError, DBAPIError) as exc:
                 if attempt == 3 or not _is_conflict(exc):
                     raise
                 log.info("transaction conflict on %s, retrying", inbound.channel)
-        raise AssertionError("unreachable")
+        else:
+            raise AssertionError("unreachable")
+        if later:
+            result = await self._after_commit(inbound, result, later)
+        return result
+
+    async def _after_commit(self, inbound: Inbound, result: Result, later: list[AfterCommit]) -> Result:
+        """Run the turn's after-commit jobs (Turn.after_commit); their replies follow the turn's."""
+        messages = list(result.messages)
+        for job in later:
+            try:
+                replies = await job(self.db)
+            except Exception:
+                # The turn is committed and its update claimed: say so now, it will not come back.
+                log.exception("error in the after-commit work of a %s update", inbound.channel)
+                language = self.services.config.deployment.language
+                replies = [Reply(self.services.catalog.text(language, "dialog.error"))]
+            messages.extend(Outgoing(inbound.channel, inbound.chat_id, reply.text) for reply in replies)
+        return dataclasses.replace(result, messages=messages, queued=True)
 
     async def _flood_check(self, inbound: Inbound) -> Result | None:
         """None to process the event; else what to answer a person over the flood limit."""
@@ -122,9 +141,9 @@ class DialogEngine:
             return Result([], notice=text, limited=True)
         return Result([Outgoing(inbound.channel, inbound.chat_id, text)], limited=True)
 
-    async def _handle(self, uow: UnitOfWork, inbound: Inbound) -> Result:
+    async def _handle(self, uow: UnitOfWork, inbound: Inbound) -> tuple[Result, list[AfterCommit]]:
         if not await uow.updates.claim(inbound.channel, inbound.update_id):
-            return Result([], duplicate=True)
+            return Result([], duplicate=True), []
         now = self.services.clock()
         ttl = timedelta(hours=self.services.config.dialog.draft_ttl_hours)
         conversation = await uow.conversations.load(
@@ -160,7 +179,7 @@ class DialogEngine:
         conversation.options = options or (shown if stayed else [])
         conversation.updated_at = now
         await uow.conversations.save(conversation)
-        return Result(messages, notice=notice, queued=uow.outbox.added > 0)
+        return Result(messages, notice=notice, queued=uow.outbox.added > 0), turn.later
 
     async def _dispatch(self, turn: Turn, conversation: Conversation) -> tuple[Next, str | None, str | None]:
         """Decide what runs for this event: a command, a pressed option, or the current step."""

@@ -19,6 +19,7 @@ and are not sent; the six-month and annual reports are not caught up after
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -41,6 +42,7 @@ from bot.services import notify
 from bot.services.cases import ADMIN_ROLES
 from bot.services.container import Services
 from bot.transports.base import plain_text
+from storage import private
 from storage.models import OutboxMessage, ReportRun
 from storage.report_queries import CaseSheet, ReportQueries, Window
 from storage.uow import Database, UnitOfWork
@@ -106,12 +108,16 @@ async def build(
     annex.xlsx. With ``named`` the files carry the period in their names (for chat delivery);
     otherwise they are chart.png, cases.xlsx, report.docx and annex.xlsx.
     """
-    # Imported here: matplotlib, python-docx and XlsxWriter take seconds to import, and most
-    # commands of the bot never build a report.
+    # Imported here, in a worker thread: matplotlib, python-docx and XlsxWriter take seconds to
+    # import, most commands of the bot never build a report, and an import in the event loop's
+    # thread would stop every chat meanwhile.
+    await asyncio.to_thread(_import_writers)
     from bot.reports import workbook
 
     progress = progress or NoProgress()
     now = services.clock()
+    # The files name people (case lists): their folder is private, and so is each file.
+    private.make_folders(out_dir)
     progress.stage("figures")
     async with AsyncExitStack() as stack:
         listing: asyncio.Future[CaseList] | None = None
@@ -125,6 +131,12 @@ async def build(
             listing = asyncio.ensure_future(_start_case_list(queries, window, sheet, aside=True))
             stack.push_async_callback(_stop_case_list, listing)
         return await _build(uow, services, period, now, out_dir, unit, case_list, report, named, progress, listing)
+
+
+def _import_writers() -> None:
+    importlib.import_module("bot.reports.chart")
+    importlib.import_module("bot.reports.document")
+    importlib.import_module("bot.reports.workbook")
 
 
 @dataclass
@@ -237,6 +249,8 @@ async def _build(
             await _stop_case_list(listing)
     if cases is not None:
         bundle.files.append((cases, "document", "reports.file.cases"))
+    for path, _, _ in bundle.files:
+        private.restrict(path)
     return bundle
 
 

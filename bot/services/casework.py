@@ -95,15 +95,23 @@ async def tell_unit(uow: UnitOfWork, services: Services, case: Case, key: str, *
     t = _t_default(services)
     text = t(key, code=case.code, **values)
     buttons = (Option(t("staff.view_button"), f"flow:case:view:{case.id}"),)
+    for channel, chat_id in await _unit_chats(uow, services, case):
+        await notify.enqueue(uow, channel, chat_id, Reply(text, buttons), now=services.clock(), case_id=case.id)
+
+
+async def _unit_chats(uow: UnitOfWork, services: Services, case: Case) -> list[tuple[str, str]]:
+    """The chats of the officers who handle the case's unit (the bootstrap admins if none).
+
+    A denunciation's are its inspectors only; without one, the admins get a content-free alert.
+    """
     chats = {(s.channel, s.chat_id) for s in await cases.recipients_for(uow, case)}
     if case.type == "to_cao" and not chats:
         # Nobody entitled to read a denunciation: the admins hear only that one waits.
         await cases.alert_unreceived(uow, services, case)
-        return
+        return []
     if not chats:
         chats = cases.super_admin_chats(services)
-    for channel, chat_id in sorted(chats):
-        await notify.enqueue(uow, channel, chat_id, Reply(text, buttons), now=services.clock(), case_id=case.id)
+    return sorted(chats)
 
 
 def _require(case: Case, *statuses: str) -> None:
@@ -196,6 +204,7 @@ async def add_info(
 ) -> None:
     """The citizen answers a request for more information, or adds to that answer while the case is open."""
     _require(case, "need_info", "received", "accepted")
+    await check_room(uow, services, case, attachments=len(attachments))
     now = services.clock()
     if case.status == "need_info":
         case.status = "accepted" if case.accepted_at else "received"
@@ -205,7 +214,49 @@ async def add_info(
     await uow.cases.save(case)
     await _event(uow, case, "info_added", actor=None, now=now, text=text, photos=len(attachments))
     excerpt = cases.excerpt(text, 200) if text else _t_default(services)("petition.photos_only")
-    await tell_unit(uow, services, case, "staff.info_added", excerpt=excerpt, photos=len(attachments))
+    await _tell_unit_of_part(uow, services, case, excerpt, len(attachments))
+
+
+class CaseFull(ActionError):
+    """The case has taken all the parts or attachments a citizen may add (``[supplements]``)."""
+
+
+async def check_room(uow: UnitOfWork, services: Services, case: Case, *, attachments: int) -> None:
+    """Raise CaseFull when one more part with ``attachments`` photos would pass the case's caps.
+
+    Why: a citizen (or a script on their account) sending within the flood limit could add
+    hundreds of parts and photos to one case, and every part used to reach every officer.
+    """
+    limits = services.config.supplements
+    if await uow.cases.count_events(case.id or 0, "info_added") >= limits.max_parts_per_case:
+        raise CaseFull("supplement.full")
+    if attachments and len(case.attachments) + attachments > limits.max_attachments_per_case:
+        raise CaseFull("supplement.full_photos")
+
+
+async def _tell_unit_of_part(uow: UnitOfWork, services: Services, case: Case, excerpt: str, photos: int) -> None:
+    """Tell the case's officers of a new part, gathered: one notice per case and window each."""
+    t = _t_default(services)
+    buttons = (Option(t("staff.view_button"), f"flow:case:view:{case.id}"),)
+    window = timedelta(minutes=services.config.supplements.notice_window_minutes)
+    single = Reply(t("staff.info_added", code=case.code, excerpt=excerpt, photos=photos), buttons)
+
+    def gathered(parts: int, total_photos: int) -> Reply:
+        return Reply(t("staff.info_added_many", code=case.code, parts=parts, photos=total_photos), buttons)
+
+    for channel, chat_id in await _unit_chats(uow, services, case):
+        await notify.enqueue_gathered(
+            uow,
+            channel,
+            chat_id,
+            case_id=case.id or 0,
+            kind="info_added",
+            now=services.clock(),
+            window=window,
+            single=single,
+            gathered=gathered,
+            photos=photos,
+        )
 
 
 async def transfer(

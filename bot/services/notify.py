@@ -7,6 +7,7 @@ committed, and survives a restart until the outbox worker delivers it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.dialog import choices
@@ -40,3 +41,46 @@ async def enqueue(
     )
     await uow.outbox.add(row)
     return row
+
+
+async def enqueue_gathered(
+    uow: UnitOfWork,
+    channel: str,
+    chat_id: str,
+    *,
+    case_id: int,
+    kind: str,
+    now: datetime,
+    window: timedelta,
+    single: Reply,
+    gathered: Callable[[int, int], Reply],
+    photos: int,
+) -> None:
+    """A notice about one more part of a case, at most one per ``window`` for this chat and case.
+
+    The first goes at once (``single``). One arriving within ``window`` of the last notice of
+    this kind waits in a row due when the window ends; later ones update that row while it
+    waits (``gathered(parts, photos)``: "N phần mới"), instead of adding rows. The waiting row
+    is never tried before it is due, so updating it races with no delivery, and it does not hold
+    up the chat's other messages (OutboxRepo.due).
+    """
+    recent = [
+        row
+        for row in await uow.outbox.about_case(channel, chat_id, case_id, due_since=now - window)
+        if row.payload.get("kind") == kind
+    ]
+    waiting = next(
+        (row for row in recent if row.status == "pending" and row.attempts == 0 and row.next_attempt_at > now), None
+    )
+    if waiting is not None:
+        parts = int(waiting.payload.get("parts", 1)) + 1
+        total = int(waiting.payload.get("photos", 0)) + photos
+        text = gathered(parts, total).text  # the buttons (and their tokens) stay
+        waiting.payload = {**waiting.payload, "text": text, "parts": parts, "photos": total}
+        await uow.outbox.save(waiting)
+        return
+    row = await enqueue(uow, channel, chat_id, single, now=now, case_id=case_id)
+    row.payload = {**row.payload, "kind": kind, "parts": 1, "photos": photos}
+    if recent:
+        row.next_attempt_at = max(max(r.next_attempt_at for r in recent) + window, now)
+    await uow.outbox.save(row)

@@ -5,9 +5,13 @@ the webhook's 200) as soon as it has fetched them, before our transaction commit
 at the wrong moment loses updates that were already acknowledged. Here an update is
 acknowledged only after the dialog engine committed its effects and its replies were sent:
 
-* polling: ``getUpdates`` with the offset of the last batch that is fully handled; the updates
-  of a batch run concurrently across chats (at most ``concurrency`` engine transactions at
-  once) and one after the other within a chat, so every chat sees its replies in order;
+* polling: every update fetched starts at once in its chat's queue: chats run concurrently
+  (at most ``concurrency`` engine transactions at once) and one chat's updates one after the
+  other, so every chat sees its replies in order and one chat's burst does not hold up the
+  others (the next ``getUpdates`` does not wait for a whole batch). The offset given to
+  ``getUpdates`` is the lowest update not yet handled, so Telegram keeps everything from there
+  on; what comes back again while in hand or already handled is skipped, and an update whose
+  handling failed is taken again when it comes back (``MAX_ATTEMPTS`` tries);
 * webhook: a small aiohttp server checks ``X-Telegram-Bot-Api-Secret-Token`` in constant
   time (401 without it, 403 when wrong, nothing processed), handles the update, and answers
   200 only then; a failure answers 500 so that Telegram delivers the update again.
@@ -84,7 +88,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits for something new
 CONCURRENCY = 16  # engine transactions running at once (different chats)
 MAX_ATTEMPTS = 3  # polling: times an update whose handling failed is tried before it is dropped
-STOP_GRACE = 10.0  # seconds a stop waits for the batch in hand
+STOP_GRACE = 10.0  # seconds a stop waits for the updates in hand
+BUSY_REPOLL = 0.5  # seconds between getUpdates while only updates in hand come back
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_PATH = "/telegram"
 WEBHOOK_MAX_BODY = 1024 * 1024
@@ -312,6 +317,16 @@ class TelegramTransport:
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._chat_users: dict[str, int] = {}  # updates waiting for or holding a chat's lock
         self._failures: dict[int, int] = {}  # update_id -> failed attempts (bounded)
+        # Polling (see _dispatch): the updates fetched and not yet handled, those being handled,
+        # those handled above the offset, and when a failed one may be tried again.
+        self._unfinished: set[int] = set()
+        self._handling: set[int] = set()
+        self._finished: set[int] = set()
+        self._retry_at: dict[int, float] = {}
+        self._seen_up_to: int | None = None
+        self._offset_floor: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._progress = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._poll_call: asyncio.Task[tuple[Update, ...]] | None = None
         self._stopping = False
@@ -411,28 +426,81 @@ class TelegramTransport:
             finally:
                 self._poll_call = None
             delay = self.retry_delay
-            if updates:
-                await self._handle_batch(list(updates))
+            if not self._dispatch(list(updates)) and self._unfinished:
+                # Telegram gave back only what is in hand (it keeps every update from the lowest
+                # unfinished one): ask again once something finishes, or a little later for new chats.
+                await self._wait_for_progress()
 
-    async def _handle_batch(self, updates: list[Update]) -> None:
-        """Handle a batch (chats concurrently, each chat in order); move the offset past what is done."""
-        outcomes = await asyncio.gather(*(self.process(update) for update in updates), return_exceptions=True)
-        retry = [
-            update.update_id
-            for update, outcome in zip(updates, outcomes, strict=True)
-            if isinstance(outcome, BaseException) and self._failures.get(update.update_id, 0) < MAX_ATTEMPTS
-        ]
-        for update, outcome in zip(updates, outcomes, strict=True):
-            if isinstance(outcome, asyncio.CancelledError):
-                raise outcome
-            if isinstance(outcome, BaseException) and update.update_id not in retry:
-                log.error("giving up on telegram update %s after %d attempts", update.update_id, MAX_ATTEMPTS)
-        if retry:
-            # Ask for the failed update again (what was handled after it comes back as a duplicate).
-            self.offset = min(retry)
-            await asyncio.sleep(self.retry_delay)
-        else:
-            self.offset = max(update.update_id for update in updates) + 1
+    def _dispatch(self, updates: list[Update]) -> int:
+        """Start handling the updates not yet in hand (each chat in order); how many were started."""
+        started = 0
+        now = asyncio.get_running_loop().time()
+        for update in updates:
+            update_id = update.update_id
+            if update_id in self._handling or update_id in self._finished:
+                continue
+            if self._offset_floor is not None and update_id < self._offset_floor:
+                continue  # acknowledged already (a stale answer)
+            if self._retry_at.get(update_id, now) > now:
+                continue
+            self._retry_at.pop(update_id, None)
+            self._unfinished.add(update_id)
+            self._handling.add(update_id)
+            self._seen_up_to = max(self._seen_up_to or update_id, update_id)
+            task = asyncio.create_task(self._handle_one(update), name=f"telegram-update-{update_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def _handle_one(self, update: Update) -> None:
+        """Handle one update; on the way out, record the outcome and move the offset."""
+        update_id = update.update_id
+        try:
+            await self.process(update)
+        except asyncio.CancelledError:
+            self._handling.discard(update_id)  # unfinished: fetched again after a restart
+            raise
+        except Exception:
+            if self._failures.get(update_id, 0) < MAX_ATTEMPTS:
+                # Fetched again later (the offset stays below it) and tried again.
+                self._retry_at[update_id] = asyncio.get_running_loop().time() + self.retry_delay
+                self._handling.discard(update_id)
+                self._progress.set()
+                return
+            log.error("giving up on telegram update %s after %d attempts", update_id, MAX_ATTEMPTS)
+        self._handling.discard(update_id)
+        self._unfinished.discard(update_id)
+        self._finished.add(update_id)
+        self._advance_offset()
+        self._progress.set()
+
+    def _advance_offset(self) -> None:
+        """The offset: the lowest unfinished update, or past everything fetched when all is done."""
+        if self._unfinished:
+            self.offset = min(self._unfinished)
+        elif self._seen_up_to is not None:
+            self.offset = self._seen_up_to + 1
+        floor = self.offset
+        if floor is not None:
+            self._offset_floor = floor
+            self._finished = {update_id for update_id in self._finished if update_id >= floor}
+
+    async def _wait_for_progress(self) -> None:
+        self._progress.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout=BUSY_REPOLL)
+
+    async def _finish_in_hand(self) -> None:
+        """At a stop: let the updates in hand finish (they commit and are acknowledged), then cancel."""
+        if not self._tasks:
+            return
+        _done, late = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+        if late:
+            log.warning("telegram updates still running at the stop: %d cancelled", len(late))
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _confirm(self) -> None:
         """Tell Telegram what is handled (a getUpdates with the offset), at a clean stop."""
@@ -551,7 +619,7 @@ class TelegramTransport:
             log.info("telegram bot @%s polling", self.bot.username)
 
     async def stop(self) -> None:
-        """Finish the batch in hand (it commits and is acknowledged), then stop receiving."""
+        """Finish the updates in hand (they commit and are acknowledged), then stop receiving."""
         self._stopping = True
         if self._poller is not None:
             if self._poll_call is not None:
@@ -561,6 +629,7 @@ class TelegramTransport:
             except (TimeoutError, asyncio.CancelledError):
                 log.warning("telegram polling did not stop in time")
             self._poller = None
+            await self._finish_in_hand()
             await self._confirm()
         if self._runner is not None:
             await self._runner.cleanup()
