@@ -27,8 +27,12 @@ from rapidfuzz import fuzz
 
 from bot.text import fold
 
-CITIZEN_KINDS = ("xa", "thi_tran")
+CITIZEN_KINDS = ("xa", "phuong", "thi_tran")
 OUTSIDE_KIND = "ngoai"
+# A unit before 1/7/2025 listed in a map's `formerly`: its name leads to the unit(s) in `near`.
+FORMER_KIND = "cu"
+# What a citizen's place name can lead to; offices (thanh_tra, cong_an, ...) are chosen, never named.
+_NAMED_KINDS = (*CITIZEN_KINDS, OUTSIDE_KIND, FORMER_KIND)
 ASK = "several units match; ask which one"
 _PREFIXES = re.compile(r"^(?:o |tai |xa |thi tran |tt |phuong |ubnd |ubnd xa |huyen )+")
 FUZZY_MIN = 85.0
@@ -61,14 +65,13 @@ class Place:
     kind: str
     aliases: tuple[str, ...] = ()
     successor: tuple[str, str] | None = None  # (profile, code)
-    near: tuple[str, ...] = ()  # for outside places: in-area unit codes to offer
+    near: tuple[str, ...] = ()  # outside places: in-area units to offer; former units: their successors
+    area: str = ""  # former units: their former district and province
 
     @property
     def keys(self) -> tuple[str, ...]:
-        base = fold(self.name)
-        stripped = _PREFIXES.sub("", base + " ").strip()
-        names = {base, stripped, *(fold(alias) for alias in self.aliases)}
-        names |= {_PREFIXES.sub("", n + " ").strip() for n in list(names)}
+        names = {fold(self.name), *(fold(alias) for alias in self.aliases)}
+        names |= {_bare_name(n) for n in list(names)}
         return tuple(sorted(n for n in names if n))
 
 
@@ -77,6 +80,13 @@ class Candidate:
     code: str
     name: str
     score: float
+    via: str = ""  # the former unit that was named, and where: "Phường 1 cũ, Thành phố Trà Vinh, Tỉnh Trà Vinh"
+    area: str = ""  # where that former unit was: "Thành phố Trà Vinh, Tỉnh Trà Vinh"
+
+    @property
+    def label(self) -> str:
+        """The name to show when asking: a former unit's name and place tell apart namesakes."""
+        return f"{self.name} ({self.via})" if self.via else self.name
 
 
 @dataclass(frozen=True)
@@ -155,13 +165,16 @@ class RoutingService:
     places: list[Place]
     profile: str
     _index: list[tuple[str, Place]] = field(init=False, default_factory=list)
+    _by_code: dict[tuple[str, str], Place] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._by_code = {(place.profile, place.code): place for place in reversed(self.places)}
         # Index the active map, and former units that lead into it; other maps stay silent.
         self._index = [
             (key, place)
             for place in self.places
-            if place.profile == self.profile or (place.kind != OUTSIDE_KIND and self._current(place) is not None)
+            if (place.profile == self.profile and place.kind in _NAMED_KINDS)
+            or (place.profile != self.profile and place.kind != OUTSIDE_KIND and self._current(place) is not None)
             for key in place.keys
         ]
 
@@ -170,8 +183,7 @@ class RoutingService:
         return [p for p in self.places if p.profile == self.profile and p.kind in CITIZEN_KINDS]
 
     def find(self, code: str, profile: str | None = None) -> Place | None:
-        wanted = profile or self.profile
-        return next((p for p in self.places if p.profile == wanted and p.code == code), None)
+        return self._by_code.get((profile or self.profile, code))
 
     def route(self, text: str) -> Route:
         """Where a place name, or a whole address, belongs (see the module's docstring)."""
@@ -191,11 +203,11 @@ class RoutingService:
             for wanted in (_decided, _suggested, _outside) if tier == 0 else (_decided, _outside):
                 found = next((route for route in routes if wanted(route)), None)
                 if found is not None:
-                    return found
+                    return _narrowed(found, parts) if tier == 0 else found
         return None
 
     def _route_name(self, folded: str) -> Route:
-        query = _PREFIXES.sub("", folded + " ").strip()
+        query = _bare_name(folded)
         if len(query) < MIN_QUERY:
             return Route(None, (), "too short to tell")
         hits = self._hits(query)
@@ -218,15 +230,11 @@ class RoutingService:
         # "thị trấn Mỹ Long": of Thị trấn Mỹ Long and the Xã Mỹ Long Bắc/Nam it starts, the thị trấn.
         top = [c for c in top if c[0].kind == _kind_named(folded)] or top
         if len(top) > 1:
-            return Route(
-                None,
-                tuple(Candidate(p.code, p.name, s) for p, s, _ in top),
-                ASK,
-            )
+            return Route(None, tuple(_candidate(p, s, former) for p, s, former in top), ASK)
         place, score, former = top[0]
-        unit = Candidate(place.code, place.name, score)
+        unit = _candidate(place, score, former)
         if former is not None:
-            return Route(unit, (unit,), f"former unit {former} is now part of {place.name}", former=former)
+            return Route(unit, (unit,), f"former unit {former.name} is now part of {place.name}", former=former.name)
         return Route(unit, (unit,), "exact name" if score >= 100 else "close spelling")
 
     def _hits(self, query: str) -> list[_Hit]:
@@ -265,17 +273,32 @@ class RoutingService:
             return _first_named(contained, words)
         return hits
 
-    def _dedupe(self, hits: list[_Hit]) -> list[tuple[Place, float, str | None]]:
-        """Map every hit to a unit of the active map, keeping the best score per unit."""
-        seen: dict[str, tuple[Place, float, str | None]] = {}
+    def _dedupe(self, hits: list[_Hit]) -> list[tuple[Place, float, Place | None]]:
+        """Map every hit to units of the active map, keeping the best score per unit.
+
+        On a tie the unit named by its own name wins over a former unit that became it.
+        """
+        seen: dict[str, tuple[Place, float, Place | None]] = {}
         for hit in hits:
-            current = self._current(hit.place)
-            if current is None or current.kind not in CITIZEN_KINDS:
-                continue
-            former = hit.place.name if hit.place.profile != self.profile else None
-            if current.code not in seen or hit.score > seen[current.code][1]:
-                seen[current.code] = (current, hit.score, former)
+            for current, former in self._successors(hit.place):
+                if current.kind not in CITIZEN_KINDS:
+                    continue
+                known = seen.get(current.code)
+                if known is None or hit.score > known[1] or (hit.score == known[1] and former is None and known[2]):
+                    seen[current.code] = (current, hit.score, former)
         return sorted(seen.values(), key=lambda item: -item[1])
+
+    def _successors(self, place: Place) -> Iterable[tuple[Place, Place | None]]:
+        """The units of the active map a place is or went to, each with the former unit named (if any)."""
+        if place.kind == FORMER_KIND and place.profile == self.profile:
+            for code in place.near:
+                successor = self.find(code)
+                if successor is not None:
+                    yield successor, place
+            return
+        current = self._current(place)
+        if current is not None:
+            yield current, place if place.profile != self.profile else None
 
     def _current(self, place: Place) -> Place | None:
         """The unit of the active map that a place is, or became."""
@@ -299,13 +322,67 @@ class RoutingService:
     def _fuzzy_candidates(self, query: str) -> tuple[Candidate, ...]:
         scored: dict[str, Candidate] = {}
         for key, place in self._index:
-            current = self._current(place)
-            if current is None or current.kind not in CITIZEN_KINDS:
-                continue
             score = float(fuzz.partial_ratio(query, key))
-            if score >= SUGGEST_MIN and (current.code not in scored or score > scored[current.code].score):
-                scored[current.code] = Candidate(current.code, current.name, score)
+            if score < SUGGEST_MIN:
+                continue
+            for current, former in self._successors(place):
+                if current.kind in CITIZEN_KINDS and (current.code not in scored or score > scored[current.code].score):
+                    scored[current.code] = _candidate(current, score, former)
         return tuple(sorted(scored.values(), key=lambda c: -c.score)[:3])
+
+
+def _bare_name(folded: str) -> str:
+    """A folded name without its kind word ("xa long son" -> "long son"), unless the rest is a number.
+
+    "Phường 1" of several former towns is "phuong 1": "1" alone would be found in "ấp 1".
+    """
+    bare = _PREFIXES.sub("", folded + " ").strip()
+    return folded.strip() if bare.split(" ", 1)[0].isdigit() else bare
+
+
+def _candidate(place: Place, score: float, former: Place | None) -> Candidate:
+    """A unit to offer; reached through a former unit of the map's `formerly`, it says which and where."""
+    if former is None or former.kind != FORMER_KIND:
+        return Candidate(place.code, place.name, score)
+    part = ", một phần" if len(former.near) > 1 else ""
+    return Candidate(place.code, place.name, score, f"{former.name} cũ{part}, {former.area}", former.area)
+
+
+def _narrowed(route: Route, parts: list[AddressPart]) -> Route:
+    """Of the namesakes asked between, those whose former district or province the address names.
+
+    "Phường 1, TP Trà Vinh": of the former Phường 1 of several towns, the one of Trà Vinh.
+    """
+    if route.reason != ASK:
+        return route
+    named = {
+        level: {_without_level(part.text) for part in parts if part.level in (level, UNMARKED)}
+        for level in (DISTRICT, PROVINCE)
+    }
+    kept: tuple[Candidate, ...] = ()
+    for position, level in enumerate((DISTRICT, PROVINCE)):
+        kept = tuple(
+            candidate
+            for candidate in route.candidates
+            if candidate.area.count(", ") == 1
+            and _without_level(fold(candidate.area.split(", ")[position])) in named[level]
+        )
+        if kept:
+            break
+    if not kept or len(kept) == len(route.candidates):
+        return route
+    if len(kept) > 1:
+        return Route(None, kept, ASK)
+    unit = kept[0]
+    former = unit.via.split(" cũ", 1)[0]
+    return Route(unit, (unit,), f"former unit {former} is now part of {unit.name}", former=former)
+
+
+def _without_level(text: str) -> str:
+    """A part of an address without the word naming its level: "h cau ngang" -> "cau ngang"."""
+    words = text.split()
+    marker = _marker(words, 0)
+    return " ".join(words[len(marker[0]) :] if marker else words)
 
 
 def _first_named(contained: list[_Hit], words: str) -> list[_Hit]:
