@@ -81,7 +81,7 @@ class Candidate:
     name: str
     score: float
     via: str = ""  # the former unit that was named, and where: "Phường 1 cũ, Thành phố Trà Vinh, Tỉnh Trà Vinh"
-    area: str = ""  # where that former unit was: "Thành phố Trà Vinh, Tỉnh Trà Vinh"
+    areas: tuple[str, ...] = ()  # where the former units of that name were: "Thành phố Trà Vinh, Tỉnh Trà Vinh"
 
     @property
     def label(self) -> str:
@@ -120,6 +120,7 @@ class AddressPart:
     level: str
     text: str
     position: int
+    raw: str = ""  # with the filler words: "tra cu" is Trà Cú, not "trà cũ"
 
 
 def address_parts(text: str) -> list[AddressPart]:
@@ -157,7 +158,7 @@ def _marker(words: list[str], index: int) -> tuple[tuple[str, ...], str] | None:
 def _add_part(parts: list[AddressPart], level: str, words: list[str]) -> None:
     kept = [word for word in words if word not in _FILLER]
     if len(kept) > (level != UNMARKED):  # a level word alone names nothing
-        parts.append(AddressPart(level, " ".join(kept), len(parts)))
+        parts.append(AddressPart(level, " ".join(kept), len(parts), " ".join(words)))
 
 
 @dataclass
@@ -198,7 +199,7 @@ class RoutingService:
         """The route of the most specific part of an address that names something, if any."""
         ranked = sorted(parts, key=lambda part: (*_ORDER[part.level], part.position))
         for tier in sorted({_ORDER[part.level][0] for part in ranked}):
-            routes = [self._route_name(part.text) for part in ranked if _ORDER[part.level][0] == tier]
+            routes = [self._route_part(part) for part in ranked if _ORDER[part.level][0] == tier]
             # Spellings close to an ấp's or a district's name are noise, not suggestions.
             for wanted in (_decided, _suggested, _outside) if tier == 0 else (_decided, _outside):
                 found = next((route for route in routes if wanted(route)), None)
@@ -206,11 +207,19 @@ class RoutingService:
                     return _narrowed(found, parts) if tier == 0 else found
         return None
 
+    def _route_part(self, part: AddressPart) -> Route:
+        """A part's route; when it names nothing without its filler words, with them ("Trà Cú")."""
+        route = self._route_name(part.text)
+        if _decided(route) or not part.raw or part.raw == part.text:
+            return route
+        with_fillers = self._route_name(part.raw)
+        return with_fillers if _decided(with_fillers) else route
+
     def _route_name(self, folded: str) -> Route:
         query = _bare_name(folded)
         if len(query) < MIN_QUERY:
             return Route(None, (), "too short to tell")
-        hits = self._hits(query)
+        hits = self._hits(query, kind_named=_kind_named(folded) is not None)
         if not hits:
             return Route(None, self._fuzzy_candidates(query), "no unit matches this name")
         best = hits[0]
@@ -223,21 +232,26 @@ class RoutingService:
                 outside=best.place.name,
             )
         # Several different current units tie at the top: ask between them.
-        current = self._dedupe(hits)
-        if not current:
+        top = _top(self._dedupe(hits))
+        if not top:
             return Route(None, (), "no unit matches this name")
-        top = [c for c in current if c[1] >= current[0][1] - 0.01]
-        # "thị trấn Mỹ Long": of Thị trấn Mỹ Long and the Xã Mỹ Long Bắc/Nam it starts, the thị trấn.
-        top = [c for c in top if c[0].kind == _kind_named(folded)] or top
+        # "thị trấn Mỹ Long": of Thị trấn Mỹ Long and the Xã Mỹ Long Bắc/Nam it starts, the thị trấn;
+        # "thị trấn Tam Bình": the former town (split in two), not the new Xã Tam Bình by name.
+        kind = _kind_named(folded)
+        if kind is not None:
+            named = _top(self._dedupe([hit for hit in hits if _kind_of(hit.place) == kind]))
+            if named and named[0].score >= top[0].score - 0.01:
+                top = named
         if len(top) > 1:
-            return Route(None, tuple(_candidate(p, s, former) for p, s, former in top), ASK)
-        place, score, former = top[0]
-        unit = _candidate(place, score, former)
-        if former is not None:
-            return Route(unit, (unit,), f"former unit {former.name} is now part of {place.name}", former=former.name)
-        return Route(unit, (unit,), "exact name" if score >= 100 else "close spelling")
+            return Route(None, tuple(match.candidate() for match in top), ASK)
+        match = top[0]
+        unit = match.candidate()
+        if match.former is not None:
+            reason = f"former unit {match.former.name} is now part of {match.place.name}"
+            return Route(unit, (unit,), reason, former=match.former.name)
+        return Route(unit, (unit,), "exact name" if match.score >= 100 else "close spelling")
 
-    def _hits(self, query: str) -> list[_Hit]:
+    def _hits(self, query: str, kind_named: bool = False) -> list[_Hit]:
         words = f" {query} "
         best: dict[tuple[str, str], _Hit] = {}
         for key, place in self._index:
@@ -267,26 +281,33 @@ class RoutingService:
         if contained:
             exact = [h for h in contained if h.key == query]
             prefixed = [h for h in hits if not h.exact and h.score == 95.0]
-            if exact and prefixed:
-                # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie.
+            if exact and prefixed and not kind_named:
+                # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie
+                # ("xã Tân An" with its kind word is that unit, not also Xã Tân An Hội).
                 return [_Hit(h.place, 100.0, h.key, h.exact) for h in exact + prefixed]
             return _first_named(contained, words)
         return hits
 
-    def _dedupe(self, hits: list[_Hit]) -> list[tuple[Place, float, Place | None]]:
+    def _dedupe(self, hits: list[_Hit]) -> list[_Match]:
         """Map every hit to units of the active map, keeping the best score per unit.
 
-        On a tie the unit named by its own name wins over a former unit that became it.
+        On a tie the unit named by its own name wins over a former unit that became it, but the
+        former districts of the namesakes it stands for are kept, for an address to narrow by.
         """
-        seen: dict[str, tuple[Place, float, Place | None]] = {}
+        seen: dict[str, _Match] = {}
         for hit in hits:
             for current, former in self._successors(hit.place):
                 if current.kind not in CITIZEN_KINDS:
                     continue
+                area = {former.area} if former is not None and former.kind == FORMER_KIND else set()
                 known = seen.get(current.code)
-                if known is None or hit.score > known[1] or (hit.score == known[1] and former is None and known[2]):
-                    seen[current.code] = (current, hit.score, former)
-        return sorted(seen.values(), key=lambda item: -item[1])
+                if known is None or hit.score > known.score:
+                    seen[current.code] = _Match(current, hit.score, former, area)
+                elif hit.score == known.score:
+                    known.areas |= area
+                    if former is None:
+                        known.former = None
+        return sorted(seen.values(), key=lambda match: -match.score)
 
     def _successors(self, place: Place) -> Iterable[tuple[Place, Place | None]]:
         """The units of the active map a place is or went to, each with the former unit named (if any)."""
@@ -327,7 +348,8 @@ class RoutingService:
                 continue
             for current, former in self._successors(place):
                 if current.kind in CITIZEN_KINDS and (current.code not in scored or score > scored[current.code].score):
-                    scored[current.code] = _candidate(current, score, former)
+                    area = {former.area} if former is not None and former.kind == FORMER_KIND else set()
+                    scored[current.code] = _Match(current, score, former, area).candidate()
         return tuple(sorted(scored.values(), key=lambda c: -c.score)[:3])
 
 
@@ -340,12 +362,33 @@ def _bare_name(folded: str) -> str:
     return folded.strip() if bare.split(" ", 1)[0].isdigit() else bare
 
 
-def _candidate(place: Place, score: float, former: Place | None) -> Candidate:
-    """A unit to offer; reached through a former unit of the map's `formerly`, it says which and where."""
-    if former is None or former.kind != FORMER_KIND:
-        return Candidate(place.code, place.name, score)
-    part = ", một phần" if len(former.near) > 1 else ""
-    return Candidate(place.code, place.name, score, f"{former.name} cũ{part}, {former.area}", former.area)
+@dataclass
+class _Match:
+    """A unit of the active map a name leads to, and the former unit it was named by (if any)."""
+
+    place: Place
+    score: float
+    former: Place | None
+    areas: set[str]
+
+    def candidate(self) -> Candidate:
+        """The unit to offer; reached through a former unit of the map, it says which and where."""
+        areas = tuple(sorted(self.areas))
+        former = self.former
+        if former is None or former.kind != FORMER_KIND:
+            return Candidate(self.place.code, self.place.name, self.score, areas=areas)
+        part = ", một phần" if len(former.near) > 1 else ""
+        via = f"{former.name} cũ{part}, {former.area}"
+        return Candidate(self.place.code, self.place.name, self.score, via, areas)
+
+
+def _top(matches: list[_Match]) -> list[_Match]:
+    return [match for match in matches if match.score >= matches[0].score - 0.01] if matches else []
+
+
+def _kind_of(place: Place) -> str | None:
+    """The kind of unit a place is, or was (a former unit's kind is the first word of its name)."""
+    return _kind_named(fold(place.name)) if place.kind == FORMER_KIND else place.kind
 
 
 def _narrowed(route: Route, parts: list[AddressPart]) -> Route:
@@ -359,21 +402,24 @@ def _narrowed(route: Route, parts: list[AddressPart]) -> Route:
         level: {_without_level(part.text) for part in parts if part.level in (level, UNMARKED)}
         for level in (DISTRICT, PROVINCE)
     }
-    kept: tuple[Candidate, ...] = ()
+    kept = route.candidates
     for position, level in enumerate((DISTRICT, PROVINCE)):
-        kept = tuple(
+        narrower = tuple(
             candidate
-            for candidate in route.candidates
-            if candidate.area.count(", ") == 1
-            and _without_level(fold(candidate.area.split(", ")[position])) in named[level]
+            for candidate in kept
+            if any(
+                area.count(", ") == 1 and _without_level(fold(area.split(", ")[position])) in named[level]
+                for area in candidate.areas
+            )
         )
-        if kept:
-            break
-    if not kept or len(kept) == len(route.candidates):
+        kept = narrower or kept
+    if len(kept) == len(route.candidates):
         return route
     if len(kept) > 1:
         return Route(None, kept, ASK)
     unit = kept[0]
+    if not unit.via:
+        return Route(unit, (unit,), "exact name")
     former = unit.via.split(" cũ", 1)[0]
     return Route(unit, (unit,), f"former unit {former} is now part of {unit.name}", former=former)
 
@@ -406,6 +452,8 @@ def _kind_named(folded: str) -> str | None:
     first = folded.split(" ", 2)
     if first[0] == "tt" or first[:2] == ["thi", "tran"]:
         return "thi_tran"
+    if first[0] == "phuong":
+        return "phuong"
     return "xa" if first[0] in ("xa", "x") else None
 
 
