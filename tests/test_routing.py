@@ -328,12 +328,18 @@ def test_province_citizens_choose_between_the_124_units() -> None:
 
 
 def test_province_routing_is_fast() -> None:
-    """Issue #18's target: p99 under 1 ms over the province's map (checked with room for a busy machine)."""
+    """Issue #18's target: p99 under 1 ms over the province's map, names alone and in addresses.
+
+    Each text's best of three runs: the cost of routing, not a busy machine's pauses.
+    """
     texts = [former.name for former in FORMERS] + [f"ấp Chợ, {f.name.lower()}, {f.area}" for f in FORMERS]
     timings = []
     for text in texts:
-        started = time.perf_counter()
-        PROVINCE_ROUTER.route(text)
-        timings.append(time.perf_counter() - started)
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            PROVINCE_ROUTER.route(text)
+            runs.append(time.perf_counter() - started)
+        timings.append(min(runs))
     timings.sort()
-    assert timings[int(len(timings) * 0.99)] < 0.005
+    assert timings[int(len(timings) * 0.99)] < 0.001

@@ -19,11 +19,12 @@ names it contains, the first wins, and a name inside a longer one never does.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.text import fold
 
@@ -167,6 +168,9 @@ class RoutingService:
     profile: str
     _index: list[tuple[str, Place]] = field(init=False, default_factory=list)
     _by_code: dict[tuple[str, str], Place] = field(init=False, default_factory=dict)
+    _places_by_key: dict[str, list[tuple[int, Place]]] = field(init=False, default_factory=dict)
+    _keys: list[str] = field(init=False, default_factory=list)  # sorted, each once
+    _longest: int = field(init=False, default=0)  # words in the longest key
 
     def __post_init__(self) -> None:
         self._by_code = {(place.profile, place.code): place for place in reversed(self.places)}
@@ -178,6 +182,10 @@ class RoutingService:
             or (place.profile != self.profile and place.kind != OUTSIDE_KIND and self._current(place) is not None)
             for key in place.keys
         ]
+        for position, (key, place) in enumerate(self._index):
+            self._places_by_key.setdefault(key, []).append((position, place))
+        self._keys = sorted(self._places_by_key)
+        self._longest = max((len(key.split()) for key in self._keys), default=0)
 
     def units(self) -> list[Place]:
         """Units of the active map that citizens choose between, in file order."""
@@ -251,21 +259,39 @@ class RoutingService:
             return Route(unit, (unit,), reason, former=match.former.name)
         return Route(unit, (unit,), "exact name" if match.score >= 100 else "close spelling")
 
+    def _key_scores(self, query: str) -> dict[str, tuple[float, bool]]:
+        """The score of every key the query names, contains, starts or nearly spells.
+
+        Looked up rather than scanned, so that a province of a thousand names routes in well under
+        a millisecond: the keys inside the query are its runs of words, the keys it starts are
+        found by bisection, and only spellings are scored one by one (in C).
+        """
+        scores: dict[str, tuple[float, bool]] = {}
+        words = query.split()
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + self._longest) + 1):
+                key = " ".join(words[start:end])
+                if key in self._places_by_key:
+                    scores[key] = (100.0, True) if key == query else (99.0 + min(len(key), 30) / 100, True)
+        if len(query) >= 4:  # "hiep my" -> "hiep my dong", "hiep my tay"
+            prefix = query + " "
+            position = bisect.bisect_left(self._keys, prefix)
+            while position < len(self._keys) and self._keys[position].startswith(prefix):
+                scores.setdefault(self._keys[position], (95.0, False))
+                position += 1
+        for key, score, _ in process.extract(query, self._keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN, limit=None):
+            scores.setdefault(key, (float(score) * 0.94, False))
+        return scores
+
     def _hits(self, query: str, kind_named: bool = False) -> list[_Hit]:
-        words = f" {query} "
+        found = [
+            (position, key, place, *scored)
+            for key, scored in self._key_scores(query).items()
+            for position, place in self._places_by_key[key]
+        ]
         best: dict[tuple[str, str], _Hit] = {}
-        for key, place in self._index:
-            if key == query:
-                hit = _Hit(place, 100.0, key, True)
-            elif f" {key} " in words:
-                hit = _Hit(place, 99.0 + min(len(key), 30) / 100, key, True)
-            elif len(query) >= 4 and key.startswith(query + " "):
-                hit = _Hit(place, 95.0, key, False)  # "hiep my" -> "hiep my dong", "hiep my tay"
-            else:
-                score = fuzz.ratio(query, key)
-                if score < FUZZY_MIN:
-                    continue
-                hit = _Hit(place, float(score) * 0.94, key, False)
+        for _, key, place, score, named in sorted(found, key=lambda item: item[0]):
+            hit = _Hit(place, score, key, named)
             ident = (place.profile, place.code)
             if ident not in best or hit.score > best[ident].score:
                 best[ident] = hit
@@ -285,7 +311,7 @@ class RoutingService:
                 # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie
                 # ("xã Tân An" with its kind word is that unit, not also Xã Tân An Hội).
                 return [_Hit(h.place, 100.0, h.key, h.exact) for h in exact + prefixed]
-            return _first_named(contained, words)
+            return _first_named(contained, f" {query} ")
         return hits
 
     def _dedupe(self, hits: list[_Hit]) -> list[_Match]:
@@ -342,9 +368,11 @@ class RoutingService:
 
     def _fuzzy_candidates(self, query: str) -> tuple[Candidate, ...]:
         scored: dict[str, Candidate] = {}
+        near = process.extract(query, self._keys, scorer=fuzz.partial_ratio, score_cutoff=SUGGEST_MIN, limit=None)
+        ratios = {key: float(score) for key, score, _ in near}
         for key, place in self._index:
-            score = float(fuzz.partial_ratio(query, key))
-            if score < SUGGEST_MIN:
+            score = ratios.get(key)
+            if score is None:
                 continue
             for current, former in self._successors(place):
                 if current.kind in CITIZEN_KINDS and (current.code not in scored or score > scored[current.code].score):
