@@ -82,6 +82,7 @@ class Candidate:
     name: str
     score: float
     via: str = ""  # the former unit that was named, and where: "Phường 1 cũ, Thành phố Trà Vinh, Tỉnh Trà Vinh"
+    former: str = ""  # that former unit's name: "Phường 1"
     areas: tuple[str, ...] = ()  # where the former units of that name were: "Thành phố Trà Vinh, Tỉnh Trà Vinh"
 
     @property
@@ -407,7 +408,7 @@ class _Match:
             return Candidate(self.place.code, self.place.name, self.score, areas=areas)
         part = ", một phần" if len(former.near) > 1 else ""
         via = f"{former.name} cũ{part}, {former.area}"
-        return Candidate(self.place.code, self.place.name, self.score, via, areas)
+        return Candidate(self.place.code, self.place.name, self.score, via, former.name, areas)
 
 
 def _top(matches: list[_Match]) -> list[_Match]:
@@ -446,10 +447,9 @@ def _narrowed(route: Route, parts: list[AddressPart]) -> Route:
     if len(kept) > 1:
         return Route(None, kept, ASK)
     unit = kept[0]
-    if not unit.via:
+    if not unit.former:
         return Route(unit, (unit,), "exact name")
-    former = unit.via.split(" cũ", 1)[0]
-    return Route(unit, (unit,), f"former unit {former} is now part of {unit.name}", former=former)
+    return Route(unit, (unit,), f"former unit {unit.former} is now part of {unit.name}", former=unit.former)
 
 
 def _without_level(text: str) -> str:
