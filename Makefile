@@ -10,6 +10,9 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# vietnam-provinces 2026.9.0 (the old-to-new table behind data/units/vinhlong-tinh-2025.toml) says
+	# Python >= 3.12 but runs on 3.11; pip refuses it there unless told, so it is installed first.
+	$(BIN)/python -m pip install --quiet --ignore-requires-python "vietnam-provinces==2026.9.0"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 

@@ -6,6 +6,7 @@ db upgrade   apply the database migrations
 db backup    back up the database (SQLite online backup, pg_dump for PostgreSQL) to var/backups/
 health       is the deployment working: database, migrations, outbox, updates, jobs, map (exit 1 if not)
 data load    load or refresh reference data (units, reception schedule, FAQ) from data/
+data build-units  regenerate data/units/vinhlong-tinh-2025.toml from the package vietnam-provinces
 route        which unit a place name routes to (JSON)
 faq search   what the FAQ answers to a question (JSON)
 faq check    validate the FAQ data files
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         help="unhealthy when the oldest pending outbox message is older than this (default 15)",
     )
     data = commands.add_parser("data", help="reference data")
-    data.add_argument("action", choices=["load"])
+    data.add_argument("action", choices=["load", "build-units"])
     route = commands.add_parser("route", help="route a place name to a unit")
     route.add_argument("--json", action="store_true", help="print JSON (the default)")
     route.add_argument("text")
@@ -237,6 +238,20 @@ async def _data_load(config: Config) -> int:
     return 0
 
 
+def _data_build_units(config: Config) -> int:
+    from bot.services import province_map
+
+    try:
+        text = province_map.build()
+    except ImportError:
+        print("error: install the data tools first: pip install -e '.[data]'", file=sys.stderr)
+        return 2
+    path = config.data_path / "units" / f"{province_map.PROFILE}.toml"
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
 def _faq_check(config: Config) -> int:
     entries = load_entries(config.data_path / "faq")
     problems = check_entries(entries)
@@ -334,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db_upgrade(config))
         if args.command == "health":
             return asyncio.run(_health(config, args.json, args.max_pending_minutes))
+        if args.command == "data" and args.action == "build-units":
+            return _data_build_units(config)
         if args.command == "data":
             return asyncio.run(_data_load(config))
         if args.command == "route":

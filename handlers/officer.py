@@ -239,7 +239,9 @@ def meaningful(text: str) -> bool:
 async def _transfer_question(turn: Turn, case: Case) -> Reply:
     units = await turn.uow.units.in_profile(turn.services.config.deployment.units_profile)
     allowed_kinds = (
-        ("thanh_tra", "cong_an") if case.type == "to_cao" else ("xa", "thi_tran", "phong_ban", "thanh_tra", "cong_an")
+        ("thanh_tra", "cong_an")
+        if case.type == "to_cao"
+        else ("xa", "phuong", "thi_tran", "phong_ban", "thanh_tra", "cong_an")
     )
     options = [
         Option(unit.name, f"unit:{unit.id}") for unit in units if unit.kind in allowed_kinds and unit.id != case.unit_id

@@ -176,14 +176,14 @@ async def choose_unit(turn: Turn) -> Next:
         notes = [turn.say("petition.former_unit", old=route.former, new=route.unit.name)] if route.former else []
         return _set_unit(turn, route.unit.code, *notes)
     if route.outside:
-        options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.name) for c in route.candidates]
+        options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.label) for c in route.candidates]
         options.append(turn.option("petition.show_all_units", ALL_UNITS))
         return goto("unit", Reply(turn.t("petition.outside_area", place=route.outside), tuple(options)))
     if route.candidates:
         # One candidate is a yes/no question ("Có phải bạn muốn chọn nơi này?"): "dạ phải" takes it.
         one = len(route.candidates) == 1
         options = [
-            turn.option("petition.unit_option", f"unit:{c.code}", means="yes" if one else None, name=c.name)
+            turn.option("petition.unit_option", f"unit:{c.code}", means="yes" if one else None, name=c.label)
             for c in route.candidates
         ]
         options.append(turn.option("petition.show_all_units", ALL_UNITS, means="no" if one else None))

@@ -50,7 +50,7 @@ async def _find(turn: Turn, typed: str) -> Next:
     for candidate in route.candidates:
         unit = await turn.uow.units.by_code(profile, candidate.code)
         if unit is not None and unit.id is not None:
-            options.append(turn.option("petition.unit_option", f"unit:{unit.id}", name=unit.name))
+            options.append(turn.option("petition.unit_option", f"unit:{unit.id}", name=candidate.label))
     if not options:
         return await _all_units(turn, "schedule.unknown", typed=cases.excerpt(typed, cases.ECHO_MAX))
     options.append(turn.option("petition.show_all_units", ALL_UNITS))

@@ -19,6 +19,7 @@ from bot.dialog.types import Next, Reply
 from bot.services import notify
 from bot.services.access import INVITABLE, ROLE_WORDS, UNIT_ROLES, Actor, is_inspectorate_lead, may_invite
 from bot.services.cases import ECHO_MAX, excerpt
+from bot.services.routing import FORMER_KIND, OUTSIDE_KIND
 from bot.text import fold
 from handlers.officer import actor_of, refuse
 from storage.models import Invite, Staff, Unit
@@ -28,6 +29,8 @@ help_flow = Flow("help", entry="show", commands=("trogiup", "help"))
 
 INVITE_TTL = timedelta(days=3)
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Places named in a map that are not units a staff member can belong to.
+_NOT_UNITS = (OUTSIDE_KIND, FORMER_KIND)
 
 
 @flow.step("command")
@@ -43,12 +46,12 @@ async def _find_unit(turn: Turn, text: str) -> Unit | None:
     units = await turn.uow.units.in_profile(turn.services.config.deployment.units_profile)
     wanted = fold(text)
     for unit in units:
-        if unit.kind != "ngoai" and (fold(unit.code) == wanted or fold(unit.name) == wanted):
+        if unit.kind not in _NOT_UNITS and (fold(unit.code) == wanted or fold(unit.name) == wanted):
             return unit
     route = turn.services.routing.route(text)
     if route.unit is not None:
         return next((u for u in units if u.code == route.unit.code), None)
-    matches = [u for u in units if u.kind != "ngoai" and wanted and wanted in fold(u.name)]
+    matches = [u for u in units if u.kind not in _NOT_UNITS and wanted and wanted in fold(u.name)]
     return matches[0] if len(matches) == 1 else None
 
 

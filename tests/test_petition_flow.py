@@ -121,6 +121,53 @@ async def test_former_tra_vinh_places_are_outside_the_2025_area(app_2025: App) -
     assert "Lịch tiếp công dân: Xã Hiệp Mỹ" in chat.text
 
 
+@pytest.fixture
+async def app_province(database_url: str, clock: FakeClock) -> AsyncIterator[App]:
+    """The bot on the province-wide map (data/units/vinhlong-tinh-2025.toml)."""
+    config = make_config(database_url, deployment={"units_profile": "vinhlong-tinh-2025"})
+    application = await open_app(config, clock=clock, migrate=False)
+    yield application
+    await application.close()
+
+
+async def test_province_map_asks_between_namesakes_showing_their_former_district(app_province: App) -> None:
+    chat = Chat(app_province)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Phản ánh")
+    await chat.say("Phường 1")
+    assert "«Phường 1» có thể là nhiều nơi" in chat.text
+    assert chat.labels == [
+        "Phường Trà Vinh (Phường 1 cũ, Thành phố Trà Vinh, Tỉnh Trà Vinh)",
+        "Phường Duyên Hải (Phường 1 cũ, Thị xã Duyên Hải, Tỉnh Trà Vinh)",
+        "Phường Long Châu (Phường 1 cũ, Thành phố Vĩnh Long, Tỉnh Vĩnh Long)",
+        "📋 Xem tất cả",
+    ]
+    await chat.say("xã Mỹ Hòa, huyện Cầu Ngang")  # the district settles it
+    assert "Xã Mỹ Hòa cũ nay thuộc Xã Cầu Ngang" in chat.text and "Nơi xảy ra: Xã Cầu Ngang" in chat.text
+
+
+async def test_province_map_sends_a_denunciation_to_the_provincial_inspectorate(app_province: App) -> None:
+    chat = Chat(app_province)
+    await _consent(chat)
+    await chat.press("Gửi phản ánh")
+    await chat.press("Tố cáo")
+    await chat.say("Phường 1, TP Trà Vinh")
+    assert "Phường 1 cũ nay thuộc Phường Trà Vinh" in chat.text and "Nơi xảy ra: Phường Trà Vinh" in chat.text
+    await chat.say("Cán bộ phường nhận tiền để làm nhanh hồ sơ")
+    await chat.press("Xong")
+    await chat.press("Gửi ẩn danh")
+    await chat.press("Gửi")
+    [case] = await _rows(app_province, Case)
+    async with app_province.db.unit_of_work() as uow:
+        unit = await uow.units.get(case.unit_id)
+    assert unit is not None and (unit.profile, unit.code, unit.name) == (
+        "vinhlong-tinh-2025",
+        "TTRA-VL",
+        "Thanh tra tỉnh Vĩnh Long",
+    )
+
+
 async def test_complaint_requires_name_phone_and_address(app: App) -> None:
     chat = Chat(app)
     await _consent(chat)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.services.reference import places, read_all_units
-from bot.services.routing import RoutingService, address_parts
-from bot.text import strip_accents
+from bot.services.routing import ASK, FORMER_KIND, Place, RoutingService, address_parts
+from bot.text import fold, strip_accents
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = places(read_all_units(ROOT / "data"))
@@ -237,3 +237,109 @@ def test_routing_an_address_is_fast() -> None:
     for _ in range(200):
         service.route("ấp Sóc Chuối, xã Long Sơn, huyện Cầu Ngang, tỉnh Trà Vinh")
     assert (time.perf_counter() - started) / 200 < 0.005  # well under the cost of one database write
+
+
+# The province-wide map (data/units/vinhlong-tinh-2025.toml): 124 communes and wards, and the 354
+# communes, wards and towns of the former Vĩnh Long, Bến Tre and Trà Vinh they were made of.
+PROVINCE = "vinhlong-tinh-2025"
+PROVINCE_ROUTER = RoutingService(PLACES, PROVINCE)
+FORMERS = [p for p in PLACES if p.profile == PROVINCE and p.kind == FORMER_KIND]
+CURRENT_NAMES = {fold(p.name) for p in PROVINCE_ROUTER.units()}
+
+
+def _offered(text: str) -> tuple[str | None, set[str]]:
+    """The unit a text routes to (if one), and the codes of every unit offered."""
+    result = PROVINCE_ROUTER.route(text)
+    return (result.unit.code if result.unit else None), {c.code for c in result.candidates}
+
+
+def _namesakes(former: Place) -> list[Place]:
+    """Other units (former or current) of the province map with the same name, leading elsewhere."""
+    name = fold(former.name)
+    return [p for p in FORMERS if fold(p.name) == name and set(p.near) != set(former.near)] + [
+        p for p in PROVINCE_ROUTER.units() if fold(p.name) == name and p.code not in former.near
+    ]
+
+
+@pytest.mark.parametrize("former", FORMERS, ids=lambda p: f"{p.code}-{p.name}")
+def test_province_every_former_name_leads_to_its_successors(former: Place) -> None:
+    unit, offered = _offered(former.name)
+    if len(former.near) == 1 and not _namesakes(former):
+        assert unit == former.near[0]
+    else:  # split, or a name several units had: asked, with every unit it went to offered
+        assert unit is None and set(former.near) <= offered
+    # With its former district and province, only its own successors remain.
+    district, province = former.area.split(", ")
+    unit, offered = _offered(f"{former.name}, {district}, {province}")
+    if len(former.near) == 1:
+        assert unit == former.near[0]
+    else:
+        assert unit is None and offered == set(former.near)
+
+
+def test_province_namesakes_ask_showing_the_former_district() -> None:
+    result = PROVINCE_ROUTER.route("Phường 1")
+    assert result.unit is None and result.reason == ASK
+    assert [c.label for c in result.candidates] == [
+        "Phường Trà Vinh (Phường 1 cũ, Thành phố Trà Vinh, Tỉnh Trà Vinh)",
+        "Phường Duyên Hải (Phường 1 cũ, Thị xã Duyên Hải, Tỉnh Trà Vinh)",
+        "Phường Long Châu (Phường 1 cũ, Thành phố Vĩnh Long, Tỉnh Vĩnh Long)",
+    ]
+    labels = {c.label for c in PROVINCE_ROUTER.route("my hoa").candidates}
+    assert labels == {
+        "Xã Mỹ Chánh Hòa (Xã Mỹ Hòa cũ, Huyện Ba Tri, Tỉnh Bến Tre)",
+        "Xã Cầu Ngang (Xã Mỹ Hòa cũ, Huyện Cầu Ngang, Tỉnh Trà Vinh)",
+        "Phường Cái Vồn (Xã Mỹ Hòa cũ, Thị xã Bình Minh, Tỉnh Vĩnh Long)",
+    }
+    # The district or province typed with the name settles it.
+    assert route(PROVINCE, "Mỹ Hòa, Cầu Ngang")[0] == "Xã Cầu Ngang"
+    assert route(PROVINCE, "ấp 3, xã Mỹ Hòa, huyện Ba Tri, Bến Tre")[0] == "Xã Mỹ Chánh Hòa"
+    assert route(PROVINCE, "Phường 1, TP Trà Vinh")[0] == "Phường Trà Vinh"
+    assert route(PROVINCE, "Phường 1, tỉnh Trà Vinh")[1] == ["Phường Trà Vinh", "Phường Duyên Hải"]
+
+
+def test_province_a_split_unit_offers_every_part() -> None:
+    result = PROVINCE_ROUTER.route("xã Ngãi Tứ, huyện Tam Bình")
+    assert result.unit is None
+    assert [c.label for c in result.candidates] == [
+        "Xã Ngãi Tứ",
+        "Phường Cái Vồn (Xã Ngãi Tứ cũ, một phần, Huyện Tam Bình, Tỉnh Vĩnh Long)",
+    ]
+
+
+def test_province_a_number_is_not_a_name_of_its_own() -> None:
+    """ "ấp 1" is a hamlet, not the former Phường 1 of three towns."""
+    assert route(PROVINCE, "ấp 1, xã Kim Hòa")[0] == "Xã Vinh Kim"
+    assert route(PROVINCE, "phường 5")[1] == ["Phường Hòa Thuận", "Phường Thanh Đức"]
+
+
+def test_province_offices_are_not_found_from_a_place_name() -> None:
+    offices = {p.code for p in PLACES if p.profile == PROVINCE and p.kind in ("thanh_tra", "cong_an", "phong_ban")}
+    assert len(offices) == 5
+    for text in ("Công an tỉnh Vĩnh Long", "Thanh tra tỉnh Vĩnh Long", "Sở Nông nghiệp và Môi trường", "Vĩnh Long"):
+        unit, offered = _offered(text)
+        assert unit not in offices and not offered & offices, text
+
+
+def test_province_citizens_choose_between_the_124_units() -> None:
+    units = PROVINCE_ROUTER.units()
+    assert len(units) == 124 and {u.kind for u in units} == {"xa", "phuong"}
+    assert [u.code for u in units] == sorted((u.code for u in units), key=int)
+
+
+def test_province_routing_is_fast() -> None:
+    """Issue #18's target: p99 under 1 ms over the province's map, names alone and in addresses.
+
+    Each text's best of three runs: the cost of routing, not a busy machine's pauses.
+    """
+    texts = [former.name for former in FORMERS] + [f"ấp Chợ, {f.name.lower()}, {f.area}" for f in FORMERS]
+    timings = []
+    for text in texts:
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            PROVINCE_ROUTER.route(text)
+            runs.append(time.perf_counter() - started)
+        timings.append(min(runs))
+    timings.sort()
+    assert timings[int(len(timings) * 0.99)] < 0.001

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.app import App
 from bot.services.deadlines import CaseType, Deadlines
+from bot.services.routing import CITIZEN_KINDS
 from storage import bulk
 from storage.models import Case, CaseContact, CaseEvent, Citizen, FaqFeedback, Rating
 
@@ -160,7 +161,7 @@ async def generate(
         units = [u for u in await uow.units.in_profile(profile) if u.id is not None]
         entries = [record.id for record in await uow.faq.all()]
         next_citizen = await bulk.max_id(uow.session, Citizen) + 1
-    communes = [(u.id or 0, u.name, u.remote) for u in units if u.kind in ("xa", "thi_tran")]
+    communes = [(u.id or 0, u.name, u.remote) for u in units if u.kind in CITIZEN_KINDS]
     inspectorate = next(((u.id or 0, u.name, u.remote) for u in units if u.kind == "thanh_tra"), None)
     if not communes:
         raise ValueError(f"no commune in the units of {profile}")

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.services.faq import FaqEntry, load_entries
-from bot.services.routing import OUTSIDE_KIND, Place
+from bot.services.routing import FORMER_KIND, OUTSIDE_KIND, Place
 from storage.models import FaqRecord, ReceptionSlot, Unit
 from storage.uow import UnitOfWork
 
-UNIT_KINDS = ("xa", "thi_tran", "phong_ban", "thanh_tra", "cong_an")
+UNIT_KINDS = ("xa", "phuong", "thi_tran", "phong_ban", "thanh_tra", "cong_an")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -93,6 +93,7 @@ def read_units(path: Path) -> list[Unit]:
                 address=table.get("address"),
             )
         )
+    units.extend(_former_units(path, profile, document))
     for position, table in enumerate(document.get("outside", []), start=1):
         name = table.get("name")
         if not isinstance(name, str) or not name:
@@ -112,6 +113,49 @@ def read_units(path: Path) -> list[Unit]:
             )
         )
     return units
+
+
+def _former_units(path: Path, profile: str, document: dict[str, Any]) -> list[Unit]:
+    """The units a map's units were made of (``formerly``), each leading to the units it went to.
+
+    A former unit stored as kind ``cu``: ``near`` lists the units its territory went to (more than
+    one when it was split, which the file marks ``partial``), ``parent_code`` is its former
+    district's name and ``address`` its former district and province, shown to tell apart units
+    of the same name.
+    """
+    formers: dict[str, Unit] = {}
+    partial: dict[str, bool] = {}
+    for position, table in enumerate(document.get("unit", []), start=1):
+        for entry in table.get("formerly", []):
+            where = f"unit {position} ({table.get('code')}): formerly {entry.get('code', '?')}"
+            code, name = entry.get("code"), entry.get("name")
+            district, province = entry.get("district"), entry.get("province")
+            if not all(isinstance(value, str) and value for value in (code, name, district, province)):
+                raise DataError(f"{path}: {where}: `code`, `name`, `district` and `province` are required")
+            key = f"cu-{code}"
+            known = formers.get(key)
+            if known is None:
+                formers[key] = Unit(
+                    profile=profile,
+                    code=key,
+                    name=name,
+                    kind=FORMER_KIND,
+                    parent_code=district,
+                    address=f"{district}, {province}",
+                    near=[str(table["code"])],
+                )
+                partial[key] = bool(entry.get("partial", False))
+                continue
+            if (known.name, known.address) != (name, f"{district}, {province}"):
+                raise DataError(f"{path}: {where}: named differently under another unit")
+            known.near.append(str(table["code"]))
+    for key, unit in formers.items():
+        if partial[key] != (len(unit.near) > 1):
+            raise DataError(
+                f"{path}: formerly {key.removeprefix('cu-')}: `partial` must be set exactly when the unit "
+                f"is listed under more than one unit (here under {', '.join(unit.near)})"
+            )
+    return list(formers.values())
 
 
 def read_reception(path: Path, known_codes: set[str]) -> tuple[str, dict[str, list[ReceptionSlot]]]:
@@ -223,6 +267,7 @@ def places(units: Sequence[Unit]) -> list[Place]:
             if unit.successor_profile and unit.successor_code
             else None,
             near=tuple(unit.near),
+            area=(unit.address or "") if unit.kind == FORMER_KIND else "",
         )
         for unit in units
     ]

@@ -19,16 +19,21 @@ names it contains, the first wins, and a name inside a longer one never does.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.text import fold
 
-CITIZEN_KINDS = ("xa", "thi_tran")
+CITIZEN_KINDS = ("xa", "phuong", "thi_tran")
 OUTSIDE_KIND = "ngoai"
+# A unit before 1/7/2025 listed in a map's `formerly`: its name leads to the unit(s) in `near`.
+FORMER_KIND = "cu"
+# What a citizen's place name can lead to; offices (thanh_tra, cong_an, ...) are chosen, never named.
+_NAMED_KINDS = (*CITIZEN_KINDS, OUTSIDE_KIND, FORMER_KIND)
 ASK = "several units match; ask which one"
 _PREFIXES = re.compile(r"^(?:o |tai |xa |thi tran |tt |phuong |ubnd |ubnd xa |huyen )+")
 FUZZY_MIN = 85.0
@@ -61,14 +66,13 @@ class Place:
     kind: str
     aliases: tuple[str, ...] = ()
     successor: tuple[str, str] | None = None  # (profile, code)
-    near: tuple[str, ...] = ()  # for outside places: in-area unit codes to offer
+    near: tuple[str, ...] = ()  # outside places: in-area units to offer; former units: their successors
+    area: str = ""  # former units: their former district and province
 
     @property
     def keys(self) -> tuple[str, ...]:
-        base = fold(self.name)
-        stripped = _PREFIXES.sub("", base + " ").strip()
-        names = {base, stripped, *(fold(alias) for alias in self.aliases)}
-        names |= {_PREFIXES.sub("", n + " ").strip() for n in list(names)}
+        names = {fold(self.name), *(fold(alias) for alias in self.aliases)}
+        names |= {_bare_name(n) for n in list(names)}
         return tuple(sorted(n for n in names if n))
 
 
@@ -77,6 +81,14 @@ class Candidate:
     code: str
     name: str
     score: float
+    via: str = ""  # the former unit that was named, and where: "Phường 1 cũ, Thành phố Trà Vinh, Tỉnh Trà Vinh"
+    former: str = ""  # that former unit's name: "Phường 1"
+    areas: tuple[str, ...] = ()  # where the former units of that name were: "Thành phố Trà Vinh, Tỉnh Trà Vinh"
+
+    @property
+    def label(self) -> str:
+        """The name to show when asking: a former unit's name and place tell apart namesakes."""
+        return f"{self.name} ({self.via})" if self.via else self.name
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ class AddressPart:
     level: str
     text: str
     position: int
+    raw: str = ""  # with the filler words: "tra cu" is Trà Cú, not "trà cũ"
 
 
 def address_parts(text: str) -> list[AddressPart]:
@@ -147,7 +160,7 @@ def _marker(words: list[str], index: int) -> tuple[tuple[str, ...], str] | None:
 def _add_part(parts: list[AddressPart], level: str, words: list[str]) -> None:
     kept = [word for word in words if word not in _FILLER]
     if len(kept) > (level != UNMARKED):  # a level word alone names nothing
-        parts.append(AddressPart(level, " ".join(kept), len(parts)))
+        parts.append(AddressPart(level, " ".join(kept), len(parts), " ".join(words)))
 
 
 @dataclass
@@ -155,23 +168,32 @@ class RoutingService:
     places: list[Place]
     profile: str
     _index: list[tuple[str, Place]] = field(init=False, default_factory=list)
+    _by_code: dict[tuple[str, str], Place] = field(init=False, default_factory=dict)
+    _places_by_key: dict[str, list[tuple[int, Place]]] = field(init=False, default_factory=dict)
+    _keys: list[str] = field(init=False, default_factory=list)  # sorted, each once
+    _longest: int = field(init=False, default=0)  # words in the longest key
 
     def __post_init__(self) -> None:
+        self._by_code = {(place.profile, place.code): place for place in reversed(self.places)}
         # Index the active map, and former units that lead into it; other maps stay silent.
         self._index = [
             (key, place)
             for place in self.places
-            if place.profile == self.profile or (place.kind != OUTSIDE_KIND and self._current(place) is not None)
+            if (place.profile == self.profile and place.kind in _NAMED_KINDS)
+            or (place.profile != self.profile and place.kind != OUTSIDE_KIND and self._current(place) is not None)
             for key in place.keys
         ]
+        for position, (key, place) in enumerate(self._index):
+            self._places_by_key.setdefault(key, []).append((position, place))
+        self._keys = sorted(self._places_by_key)
+        self._longest = max((len(key.split()) for key in self._keys), default=0)
 
     def units(self) -> list[Place]:
         """Units of the active map that citizens choose between, in file order."""
         return [p for p in self.places if p.profile == self.profile and p.kind in CITIZEN_KINDS]
 
     def find(self, code: str, profile: str | None = None) -> Place | None:
-        wanted = profile or self.profile
-        return next((p for p in self.places if p.profile == wanted and p.code == code), None)
+        return self._by_code.get((profile or self.profile, code))
 
     def route(self, text: str) -> Route:
         """Where a place name, or a whole address, belongs (see the module's docstring)."""
@@ -186,19 +208,27 @@ class RoutingService:
         """The route of the most specific part of an address that names something, if any."""
         ranked = sorted(parts, key=lambda part: (*_ORDER[part.level], part.position))
         for tier in sorted({_ORDER[part.level][0] for part in ranked}):
-            routes = [self._route_name(part.text) for part in ranked if _ORDER[part.level][0] == tier]
+            routes = [self._route_part(part) for part in ranked if _ORDER[part.level][0] == tier]
             # Spellings close to an ấp's or a district's name are noise, not suggestions.
             for wanted in (_decided, _suggested, _outside) if tier == 0 else (_decided, _outside):
                 found = next((route for route in routes if wanted(route)), None)
                 if found is not None:
-                    return found
+                    return _narrowed(found, parts) if tier == 0 else found
         return None
 
+    def _route_part(self, part: AddressPart) -> Route:
+        """A part's route; when it names nothing without its filler words, with them ("Trà Cú")."""
+        route = self._route_name(part.text)
+        if _decided(route) or not part.raw or part.raw == part.text:
+            return route
+        with_fillers = self._route_name(part.raw)
+        return with_fillers if _decided(with_fillers) else route
+
     def _route_name(self, folded: str) -> Route:
-        query = _PREFIXES.sub("", folded + " ").strip()
+        query = _bare_name(folded)
         if len(query) < MIN_QUERY:
             return Route(None, (), "too short to tell")
-        hits = self._hits(query)
+        hits = self._hits(query, kind_named=_kind_named(folded) is not None)
         if not hits:
             return Route(None, self._fuzzy_candidates(query), "no unit matches this name")
         best = hits[0]
@@ -211,39 +241,58 @@ class RoutingService:
                 outside=best.place.name,
             )
         # Several different current units tie at the top: ask between them.
-        current = self._dedupe(hits)
-        if not current:
+        top = _top(self._dedupe(hits))
+        if not top:
             return Route(None, (), "no unit matches this name")
-        top = [c for c in current if c[1] >= current[0][1] - 0.01]
-        # "thị trấn Mỹ Long": of Thị trấn Mỹ Long and the Xã Mỹ Long Bắc/Nam it starts, the thị trấn.
-        top = [c for c in top if c[0].kind == _kind_named(folded)] or top
+        # "thị trấn Mỹ Long": of Thị trấn Mỹ Long and the Xã Mỹ Long Bắc/Nam it starts, the thị trấn;
+        # "thị trấn Tam Bình": the former town (split in two), not the new Xã Tam Bình by name.
+        kind = _kind_named(folded)
+        if kind is not None:
+            named = _top(self._dedupe([hit for hit in hits if _kind_of(hit.place) == kind]))
+            if named and named[0].score >= top[0].score - 0.01:
+                top = named
         if len(top) > 1:
-            return Route(
-                None,
-                tuple(Candidate(p.code, p.name, s) for p, s, _ in top),
-                ASK,
-            )
-        place, score, former = top[0]
-        unit = Candidate(place.code, place.name, score)
-        if former is not None:
-            return Route(unit, (unit,), f"former unit {former} is now part of {place.name}", former=former)
-        return Route(unit, (unit,), "exact name" if score >= 100 else "close spelling")
+            return Route(None, tuple(match.candidate() for match in top), ASK)
+        match = top[0]
+        unit = match.candidate()
+        if match.former is not None:
+            reason = f"former unit {match.former.name} is now part of {match.place.name}"
+            return Route(unit, (unit,), reason, former=match.former.name)
+        return Route(unit, (unit,), "exact name" if match.score >= 100 else "close spelling")
 
-    def _hits(self, query: str) -> list[_Hit]:
-        words = f" {query} "
+    def _key_scores(self, query: str) -> dict[str, tuple[float, bool]]:
+        """The score of every key the query names, contains, starts or nearly spells.
+
+        Looked up rather than scanned, so that a province of a thousand names routes in well under
+        a millisecond: the keys inside the query are its runs of words, the keys it starts are
+        found by bisection, and only spellings are scored one by one (in C).
+        """
+        scores: dict[str, tuple[float, bool]] = {}
+        words = query.split()
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + self._longest) + 1):
+                key = " ".join(words[start:end])
+                if key in self._places_by_key:
+                    scores[key] = (100.0, True) if key == query else (99.0 + min(len(key), 30) / 100, True)
+        if len(query) >= 4:  # "hiep my" -> "hiep my dong", "hiep my tay"
+            prefix = query + " "
+            position = bisect.bisect_left(self._keys, prefix)
+            while position < len(self._keys) and self._keys[position].startswith(prefix):
+                scores.setdefault(self._keys[position], (95.0, False))
+                position += 1
+        for key, score, _ in process.extract(query, self._keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN, limit=None):
+            scores.setdefault(key, (float(score) * 0.94, False))
+        return scores
+
+    def _hits(self, query: str, kind_named: bool = False) -> list[_Hit]:
+        found = [
+            (position, key, place, *scored)
+            for key, scored in self._key_scores(query).items()
+            for position, place in self._places_by_key[key]
+        ]
         best: dict[tuple[str, str], _Hit] = {}
-        for key, place in self._index:
-            if key == query:
-                hit = _Hit(place, 100.0, key, True)
-            elif f" {key} " in words:
-                hit = _Hit(place, 99.0 + min(len(key), 30) / 100, key, True)
-            elif len(query) >= 4 and key.startswith(query + " "):
-                hit = _Hit(place, 95.0, key, False)  # "hiep my" -> "hiep my dong", "hiep my tay"
-            else:
-                score = fuzz.ratio(query, key)
-                if score < FUZZY_MIN:
-                    continue
-                hit = _Hit(place, float(score) * 0.94, key, False)
+        for _, key, place, score, named in sorted(found, key=lambda item: item[0]):
+            hit = _Hit(place, score, key, named)
             ident = (place.profile, place.code)
             if ident not in best or hit.score > best[ident].score:
                 best[ident] = hit
@@ -259,23 +308,45 @@ class RoutingService:
         if contained:
             exact = [h for h in contained if h.key == query]
             prefixed = [h for h in hits if not h.exact and h.score == 95.0]
-            if exact and prefixed:
-                # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie.
+            if exact and prefixed and not kind_named:
+                # "my long" names Thị trấn Mỹ Long but also starts Mỹ Long Bắc / Mỹ Long Nam: a tie
+                # ("xã Tân An" with its kind word is that unit, not also Xã Tân An Hội).
                 return [_Hit(h.place, 100.0, h.key, h.exact) for h in exact + prefixed]
-            return _first_named(contained, words)
+            return _first_named(contained, f" {query} ")
         return hits
 
-    def _dedupe(self, hits: list[_Hit]) -> list[tuple[Place, float, str | None]]:
-        """Map every hit to a unit of the active map, keeping the best score per unit."""
-        seen: dict[str, tuple[Place, float, str | None]] = {}
+    def _dedupe(self, hits: list[_Hit]) -> list[_Match]:
+        """Map every hit to units of the active map, keeping the best score per unit.
+
+        On a tie the unit named by its own name wins over a former unit that became it, but the
+        former districts of the namesakes it stands for are kept, for an address to narrow by.
+        """
+        seen: dict[str, _Match] = {}
         for hit in hits:
-            current = self._current(hit.place)
-            if current is None or current.kind not in CITIZEN_KINDS:
-                continue
-            former = hit.place.name if hit.place.profile != self.profile else None
-            if current.code not in seen or hit.score > seen[current.code][1]:
-                seen[current.code] = (current, hit.score, former)
-        return sorted(seen.values(), key=lambda item: -item[1])
+            for current, former in self._successors(hit.place):
+                if current.kind not in CITIZEN_KINDS:
+                    continue
+                area = {former.area} if former is not None and former.kind == FORMER_KIND else set()
+                known = seen.get(current.code)
+                if known is None or hit.score > known.score:
+                    seen[current.code] = _Match(current, hit.score, former, area)
+                elif hit.score == known.score:
+                    known.areas |= area
+                    if former is None:
+                        known.former = None
+        return sorted(seen.values(), key=lambda match: -match.score)
+
+    def _successors(self, place: Place) -> Iterable[tuple[Place, Place | None]]:
+        """The units of the active map a place is or went to, each with the former unit named (if any)."""
+        if place.kind == FORMER_KIND and place.profile == self.profile:
+            for code in place.near:
+                successor = self.find(code)
+                if successor is not None:
+                    yield successor, place
+            return
+        current = self._current(place)
+        if current is not None:
+            yield current, place if place.profile != self.profile else None
 
     def _current(self, place: Place) -> Place | None:
         """The unit of the active map that a place is, or became."""
@@ -298,14 +369,94 @@ class RoutingService:
 
     def _fuzzy_candidates(self, query: str) -> tuple[Candidate, ...]:
         scored: dict[str, Candidate] = {}
+        near = process.extract(query, self._keys, scorer=fuzz.partial_ratio, score_cutoff=SUGGEST_MIN, limit=None)
+        ratios = {key: float(score) for key, score, _ in near}
         for key, place in self._index:
-            current = self._current(place)
-            if current is None or current.kind not in CITIZEN_KINDS:
+            score = ratios.get(key)
+            if score is None:
                 continue
-            score = float(fuzz.partial_ratio(query, key))
-            if score >= SUGGEST_MIN and (current.code not in scored or score > scored[current.code].score):
-                scored[current.code] = Candidate(current.code, current.name, score)
+            for current, former in self._successors(place):
+                if current.kind in CITIZEN_KINDS and (current.code not in scored or score > scored[current.code].score):
+                    area = {former.area} if former is not None and former.kind == FORMER_KIND else set()
+                    scored[current.code] = _Match(current, score, former, area).candidate()
         return tuple(sorted(scored.values(), key=lambda c: -c.score)[:3])
+
+
+def _bare_name(folded: str) -> str:
+    """A folded name without its kind word ("xa long son" -> "long son"), unless the rest is a number.
+
+    "Phường 1" of several former towns is "phuong 1": "1" alone would be found in "ấp 1".
+    """
+    bare = _PREFIXES.sub("", folded + " ").strip()
+    return folded.strip() if bare.split(" ", 1)[0].isdigit() else bare
+
+
+@dataclass
+class _Match:
+    """A unit of the active map a name leads to, and the former unit it was named by (if any)."""
+
+    place: Place
+    score: float
+    former: Place | None
+    areas: set[str]
+
+    def candidate(self) -> Candidate:
+        """The unit to offer; reached through a former unit of the map, it says which and where."""
+        areas = tuple(sorted(self.areas))
+        former = self.former
+        if former is None or former.kind != FORMER_KIND:
+            return Candidate(self.place.code, self.place.name, self.score, areas=areas)
+        part = ", một phần" if len(former.near) > 1 else ""
+        via = f"{former.name} cũ{part}, {former.area}"
+        return Candidate(self.place.code, self.place.name, self.score, via, former.name, areas)
+
+
+def _top(matches: list[_Match]) -> list[_Match]:
+    return [match for match in matches if match.score >= matches[0].score - 0.01] if matches else []
+
+
+def _kind_of(place: Place) -> str | None:
+    """The kind of unit a place is, or was (a former unit's kind is the first word of its name)."""
+    return _kind_named(fold(place.name)) if place.kind == FORMER_KIND else place.kind
+
+
+def _narrowed(route: Route, parts: list[AddressPart]) -> Route:
+    """Of the namesakes asked between, those whose former district or province the address names.
+
+    "Phường 1, TP Trà Vinh": of the former Phường 1 of several towns, the one of Trà Vinh.
+    """
+    if route.reason != ASK:
+        return route
+    named = {
+        level: {_without_level(part.text) for part in parts if part.level in (level, UNMARKED)}
+        for level in (DISTRICT, PROVINCE)
+    }
+    kept = route.candidates
+    for position, level in enumerate((DISTRICT, PROVINCE)):
+        narrower = tuple(
+            candidate
+            for candidate in kept
+            if any(
+                area.count(", ") == 1 and _without_level(fold(area.split(", ")[position])) in named[level]
+                for area in candidate.areas
+            )
+        )
+        kept = narrower or kept
+    if len(kept) == len(route.candidates):
+        return route
+    if len(kept) > 1:
+        return Route(None, kept, ASK)
+    unit = kept[0]
+    if not unit.former:
+        return Route(unit, (unit,), "exact name")
+    return Route(unit, (unit,), f"former unit {unit.former} is now part of {unit.name}", former=unit.former)
+
+
+def _without_level(text: str) -> str:
+    """A part of an address without the word naming its level: "h cau ngang" -> "cau ngang"."""
+    words = text.split()
+    marker = _marker(words, 0)
+    return " ".join(words[len(marker[0]) :] if marker else words)
 
 
 def _first_named(contained: list[_Hit], words: str) -> list[_Hit]:
@@ -329,6 +480,8 @@ def _kind_named(folded: str) -> str | None:
     first = folded.split(" ", 2)
     if first[0] == "tt" or first[:2] == ["thi", "tran"]:
         return "thi_tran"
+    if first[0] == "phuong":
+        return "phuong"
     return "xa" if first[0] in ("xa", "x") else None
 
 
