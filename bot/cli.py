@@ -250,7 +250,7 @@ async def _report(config: Config, period_text: str, out: str, unit_code: str | N
     from tqdm import tqdm
 
     from bot.reports import periods, service
-    from bot.transports.base import plain_text
+    from bot.text import plain_text
 
     app = await open_app(config)
     try:

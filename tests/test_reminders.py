@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from bot.app import App
 from bot.scheduler import create_scheduler, register_jobs, stop_scheduler
 from bot.services.reminders import run_daily
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from tests.conftest import make_config
 from tests.helpers import Chat, FakeClock
 from tests.test_officer import file_petition, notices, onboard

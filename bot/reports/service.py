@@ -40,7 +40,7 @@ from bot.reports.text import digest, fmt_date, period_name, scope_name
 from bot.services import notify
 from bot.services.cases import ADMIN_ROLES
 from bot.services.container import Services
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from storage.models import OutboxMessage, ReportRun
 from storage.report_queries import CaseSheet, ReportQueries, Window
 from storage.uow import Database, UnitOfWork

@@ -32,7 +32,7 @@ from xlsxwriter import Workbook  # type: ignore[import-untyped]
 from bot.dialog.catalog import Translator
 from bot.reports.figures import Cell, Figures
 from bot.services.cases import CASE_TYPES
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from storage.report_queries import CASE_SHEET_COLUMNS, FINISHED_STATUSES, OPEN_STATUSES, CaseSheet
 
 Value = str | int | float | date | datetime | None
