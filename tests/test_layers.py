@@ -55,7 +55,8 @@ def test_no_import_reaches_up(package: str) -> None:
     wrong = [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
         for path in _sources()
-        if _within(_module(path), package) and not any(
+        if _within(_module(path), package)
+        and not any(
             _within(_module(path), other) for other in FORBIDDEN if other != package and _within(other, package)
         )
         for line, name in _imports(path)

@@ -9,8 +9,9 @@ both exist or neither does. A crash before that commit sends nothing (the next s
 up); a restart after it finds the row and sends nothing again. On-demand reports never write a
 ``report_runs`` row, so they do not count as the scheduled send.
 
-Catch-up after downtime: at start (and at each scheduled time) the latest due occurrence of each
-kind is computed from the clock and sent if it has no row yet, once. Occurrences from before the
+Catch-up after downtime: at start (and at each scheduled time, bot/scheduler.py) the latest due
+occurrence of each kind (:func:`occurrence`, the one rule of when reports fall due) is computed
+from the clock and sent if it has no row yet, once. Occurrences from before the
 scheduler was first started on this database (a row ``kind = "scheduler"``) are not "missed"
 and are not sent; the six-month and annual reports are not caught up after
 ``reports.catch_up_days``.
@@ -322,14 +323,3 @@ async def run_scheduled(db: Database, services: Services, kind: ScheduledKind) -
         return "already"
     log.info("sent the %s report %s to %d chats", kind, due.period.key, len(chats))
     return "sent"
-
-
-async def catch_up(db: Database, services: Services) -> dict[str, RunOutcome]:
-    """Run every scheduled kind once now: sends what was missed, nothing else."""
-    outcomes: dict[str, RunOutcome] = {}
-    for kind in SCHEDULED_KINDS:
-        try:
-            outcomes[kind] = await run_scheduled(db, services, kind)
-        except Exception:
-            log.exception("catching up the %s report failed", kind)
-    return outcomes
