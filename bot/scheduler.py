@@ -20,7 +20,6 @@ Jobs get the running :class:`~bot.app.App` as an argument. Adding a daily job is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK = 60.0  # seconds between two looks at the clock; jobs are due on whole minutes
+STOP_WAIT = 10.0  # seconds a shutdown waits for a cancelled job to end
 HORIZON = timedelta(days=367)  # every job falls due at least once a year
 
 
@@ -136,11 +136,13 @@ class Scheduler:
         self._task = asyncio.create_task(self._run_forever(), name="scheduler")
 
     async def stop(self) -> None:
-        """Stop looking; a job running now is cancelled (it sends in one transaction, or not)."""
+        """Stop looking; a job running now is cancelled (it sends in one transaction, or not).
+        Shutting down waits for it at most :data:`STOP_WAIT` seconds."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT)
+            if not done:
+                log.warning("a scheduled job did not stop within %.0f s", STOP_WAIT)
             self._task = None
 
 
