@@ -17,7 +17,9 @@ Then each run is a fresh process that opens the app, imports the report librarie
 * a bare ``SELECT type, unit_id, count(*) ... GROUP BY type, unit_id`` over each same period,
   the yardstick for the ratio;
 
-and reports its peak resident memory (ru_maxrss, the whole process: interpreter, libraries and
+the CPU time of its own process for each report (on SQLite the database's work included, not
+PostgreSQL's server processes: a figure that a machine shared with other work changes less than
+the elapsed time), and reports its peak resident memory (ru_maxrss, the whole process: interpreter, libraries and
 data). Prints the medians over the runs as a Markdown table.
 """
 
@@ -150,12 +152,13 @@ async def _measure(url: str) -> dict[str, Any]:
             await service.build(uow, app.services, week, Path(directory) / "text", case_list=False, report=False)
         result["weekly_message"] = time.perf_counter() - started
         for name, period, case_list, report in (("half_year", half, False, True), ("weekly", week, True, False)):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             async with app.db.read_only() as uow:
                 bundle = await service.build(
                     uow, app.services, period, Path(directory) / name, case_list=case_list, report=report
                 )
             result[name] = time.perf_counter() - started
+            result[f"{name}_cpu"] = time.process_time() - cpu
             result[f"{name}_cases"] = bundle.figures.total().received
             result[f"{name}_rows"] = bundle.case_count
             started = time.perf_counter()
@@ -209,19 +212,22 @@ def main() -> None:
     def runs(key: str) -> str:
         return " / ".join(f"{value:.2f}" for value in sorted(result[key] for result in results))
 
-    print("| report | cases in period | case-list rows | time (s), median | runs (s) | bare GROUP BY (s) | ratio |")
-    print("|---|---:|---:|---:|---|---:|---:|")
+    print(
+        "| report | cases in period | case-list rows | time (s), median | runs (s) | CPU of the bot's process (s),"
+        " median | bare GROUP BY (s) | ratio |"
+    )
+    print("|---|---:|---:|---:|---|---:|---:|---:|")
     for name in ("half_year", "weekly"):
         total, bare = median(name), median(f"{name}_bare")
         rows = results[0][f"{name}_rows"]
         print(
-            f"| {name} | {results[0][f'{name}_cases']:,} | {rows:,} | {total:.2f} | {runs(name)} | {bare:.3f} "
-            f"| {total / bare:.0f}x |"
+            f"| {name} | {results[0][f'{name}_cases']:,} | {rows:,} | {total:.2f} | {runs(name)} "
+            f"| {median(f'{name}_cpu'):.2f} | {bare:.3f} | {total / bare:.0f}x |"
         )
     message = median("weekly_message")
     bare = median("weekly_bare")
     print(
-        f"| weekly message only (text + chart) | | | {message:.2f} | {runs('weekly_message')} | {bare:.3f} "
+        f"| weekly message only (text + chart) | | | {message:.2f} | {runs('weekly_message')} | | {bare:.3f} "
         f"| {message / bare:.0f}x |"
     )
     print(

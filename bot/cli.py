@@ -132,8 +132,6 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
                 loop.add_signal_handler(sig, stop.set)
         from bot.scheduler import start_scheduler, stop_scheduler
 
-        # The scheduler first: its job store writes through a synchronous driver, which would block
-        # this loop while waiting for SQLite's write lock if an update's transaction held it.
         scheduler = await start_scheduler(app)
         try:
             for transport in transports:
@@ -149,7 +147,7 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
                 with contextlib.suppress(asyncio.CancelledError):
                     await outbox_task
         finally:
-            stop_scheduler(scheduler)
+            await stop_scheduler(scheduler)
     finally:
         for transport in reversed(started):
             await transport.stop()
@@ -267,7 +265,7 @@ async def _report(config: Config, period_text: str, out: str, unit_code: str | N
     from tqdm import tqdm
 
     from bot.reports import periods, service
-    from bot.transports.base import plain_text
+    from bot.text import plain_text
 
     app = await open_app(config)
     try:

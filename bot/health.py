@@ -7,7 +7,8 @@ call it every few minutes, a person after an upgrade). It reports:
 * the outbox: messages pending and how long the oldest has waited, messages
   given up in the last 24 hours;
 * when the last inbound update of each channel was processed;
-* the scheduler's stored jobs and their next run times (once the bot has run);
+* the scheduler's jobs and their next run times (computed from the configuration, as the
+  running bot computes them);
 * the map in force and how many units it has.
 
 Unhealthy (exit status 1) means: the database cannot be reached, it is not at
@@ -31,14 +32,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import scheduler
 from bot.config import Config
 from storage import health as queries
-from storage.db import async_url, create_engine, jobs_url, session_factory
+from storage.db import async_url, create_engine, session_factory
 from storage.migrate import current_revision, head_revision
 
 DEFAULT_MAX_PENDING_AGE = timedelta(minutes=15)
 FAILED_WINDOW = timedelta(hours=24)
 CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    id: str
+    next_run_at: datetime
 
 
 @dataclass
@@ -56,7 +64,7 @@ class Health:
     revision: str | None = None
     outbox: queries.OutboxBacklog | None = None
     last_updates: dict[str, datetime] = field(default_factory=dict)
-    jobs: list[queries.ScheduledJob] | None = None
+    jobs: list[ScheduledJob] = field(default_factory=list)
     units: int | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -88,6 +96,10 @@ async def check(
         head=head_revision(),
         profile=config.deployment.units_profile,
         max_pending_age=max_pending_age,
+    )
+    report.jobs = sorted(
+        (ScheduledJob(job.name, scheduler.next_run(job, report.checked_at)) for job in scheduler.jobs(config)),
+        key=lambda job: job.next_run_at,
     )
     if report.backend == "sqlite" and not _sqlite_file_present(parsed.database or ""):
         # Opening it would create an empty database: report it missing instead.
@@ -139,19 +151,6 @@ async def _read_status(engine: AsyncEngine, report: Health) -> None:
         report.outbox = await queries.outbox_backlog(session, report.checked_at - FAILED_WINDOW)
         report.last_updates = await queries.last_updates(session)
         report.units = await queries.unit_count(session, report.profile)
-    if engine.dialect.name != "sqlite":
-        async with engine.connect() as connection:
-            report.jobs = await queries.scheduled_jobs(connection)
-        return
-    jobs_file = jobs_url(str(engine.url)).database or ""
-    if not _sqlite_file_present(jobs_file):
-        return
-    jobs_engine = create_engine(f"sqlite:///{jobs_file}")
-    try:
-        async with jobs_engine.connect() as connection:
-            report.jobs = await queries.scheduled_jobs(connection)
-    finally:
-        await jobs_engine.dispose()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -201,9 +200,7 @@ def as_json(report: Health, zone: ZoneInfo) -> dict[str, Any]:
             "failed_last_24h": outbox.failed_since,
         },
         "last_update_at": {channel: _iso(at, zone) for channel, at in report.last_updates.items()},
-        "jobs": None
-        if report.jobs is None
-        else [{"id": job.id, "next_run_at": _iso(job.next_run_at, zone)} for job in report.jobs],
+        "jobs": [{"id": job.id, "next_run_at": _iso(job.next_run_at, zone)} for job in report.jobs],
         "map": {"profile": report.profile, "units": report.units},
     }
 
@@ -228,13 +225,8 @@ def as_text(report: Health, zone: ZoneInfo) -> str:
     if report.reachable and report.revision is not None and report.outbox is not None:
         seen = ", ".join(f"{channel} {local(at)}" for channel, at in report.last_updates.items())
         lines.append(f"updates   last processed: {seen or 'none yet'}")
-        if report.jobs is None:
-            lines.append("jobs      no job table yet (created when the bot first runs)")
-        else:
-            listed = ", ".join(
-                f"{job.id} {local(job.next_run_at) if job.next_run_at else 'paused'}" for job in report.jobs
-            )
-            lines.append(f"jobs      next runs: {listed or 'none'}")
+        listed = ", ".join(f"{job.id} {local(job.next_run_at)}" for job in report.jobs)
+        lines.append(f"jobs      next runs: {listed or 'none'}")
         lines.append(f"map       {report.profile}: {report.units} units")
     lines.extend(f"problem:  {problem}" for problem in report.problems)
     return "\n".join(lines)

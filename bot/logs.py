@@ -41,7 +41,6 @@ LIBRARY_LEVELS: dict[str, int] = {
     "aiosqlite": logging.WARNING,  # DEBUG logs statements with their parameters
     "asyncpg": logging.WARNING,
     "sqlalchemy": logging.WARNING,  # INFO logs statements, DEBUG result rows
-    "apscheduler": logging.WARNING,
     "tornado": logging.INFO,
     "matplotlib": logging.WARNING,
     "PIL": logging.WARNING,

@@ -1,161 +1,163 @@
-"""The scheduler: timed jobs (weekly digest, statutory reports, reminders, retention) persisted in the database.
+"""The scheduler: the bot's timed jobs (weekly digest, statutory reports, reminders, retention), run when due.
 
 Why this module exists: several features run at fixed local times, and a restart must neither
-lose nor repeat them. APScheduler 3's ``AsyncIOScheduler`` runs in the bot's event loop in the
-deployment's time zone; its jobs live in the project database on PostgreSQL, and in a sibling
-file on SQLite (see ``storage.db.jobs_url``), in table ``apscheduler_jobs`` created by APScheduler
-itself through a synchronous driver (the stdlib sqlite3, or psycopg). Jobs are referenced by name ("module:function") with picklable
-arguments, and reach the running :class:`~bot.app.App` through :func:`current_app`.
+lose nor repeat them. One rule per job says when it falls due: ``latest(now)``, the latest
+moment at or before ``now`` it was due (the reports' rule is
+:func:`bot.reports.service.occurrence`, the reminders' a time of day). Nothing else decides:
+an asyncio task looks once a minute (:data:`TICK`) and runs each job whose latest due moment
+changed since it last looked, and at start runs every job once, which is the catch-up after
+downtime. Whether a run does anything is the job's own business and is recorded in the
+database: the reports and the reminders write a ``report_runs`` row in the transaction that
+sends them, so a job run twice (a restart, a crash, a second look) sends nothing twice. No job
+is stored anywhere else: the rules live in the code and the configuration.
 
-Registering a job is one line in :func:`register_jobs`::
-
-    schedule_cron(scheduler, "reminders", "bot.jobs:send_reminders", hour=7, minute=0)
-
-Every job is added with ``replace_existing=True`` (a restart updates it instead of adding a
-second one), ``coalesce=True`` (runs missed while the bot was down collapse into one) and a
-misfire grace time. Exactly-once sending is the job's own business (reports use the
-``report_runs`` table), because a job may run again after a crash.
+Jobs get the running :class:`~bot.app.App` as an argument. Adding a daily job is one line in
+:func:`jobs`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from apscheduler.job import Job
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot.config import Config
-from storage import private
-from storage.db import jobs_url, sqlite_file
+from bot.reports import service as reports
+from bot.services import reminders, retention
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
 
-JOBS_TABLE = "apscheduler_jobs"
-DEFAULT_MISFIRE_GRACE = 6 * 3600  # seconds: a job missed by less than this still runs at start
-
-_app: App | None = None
-
-
-def set_app(app: App | None) -> None:
-    """Make ``app`` the one job functions see (set by :func:`start_scheduler`)."""
-    global _app
-    _app = app
+TICK = 60.0  # seconds between two looks at the clock; jobs are due on whole minutes
+STOP_WAIT = 10.0  # seconds a shutdown waits for a cancelled job to end
+HORIZON = timedelta(days=367)  # every job falls due at least once a year
 
 
-def current_app() -> App:
-    """The running application, for job functions."""
-    if _app is None:
-        raise RuntimeError("no running app: the scheduler was not started")
-    return _app
+@dataclass(frozen=True)
+class Job:
+    """A timed job: when it falls due, and what it does then."""
+
+    name: str
+    latest: Callable[[datetime], datetime]  # the latest due moment at or before a moment (aware)
+    run: Callable[[App, datetime], Awaitable[object]]  # given the due moment; safe to run again
+    grace: timedelta | None = None  # a due moment older than this at start is skipped, not caught up
 
 
-def create_scheduler(config: Config) -> AsyncIOScheduler:
-    """A scheduler in the deployment's time zone whose jobs are stored in the project database."""
-    jobs = jobs_url(config.database.url)
-    path = sqlite_file(jobs) if jobs.get_backend_name() == "sqlite" else None
-    if path is not None:
-        private.prepare_sqlite_file(path)  # it holds no personal data, but its folder does
-    url = jobs.render_as_string(hide_password=False)
-    return AsyncIOScheduler(
-        timezone=config.deployment.tz,
-        jobstores={"default": SQLAlchemyJobStore(url=url, tablename=JOBS_TABLE)},
-        job_defaults={"coalesce": True, "misfire_grace_time": DEFAULT_MISFIRE_GRACE, "max_instances": 1},
-    )
+def daily(at: str, tz: ZoneInfo) -> Callable[[datetime], datetime]:
+    """The rule of a job due every day at ``at`` ("HH:MM", local time)."""
+    hour, minute = (int(part) for part in at.split(":"))
+
+    def latest(now: datetime) -> datetime:
+        local = now.astimezone(tz)
+        due = datetime.combine(local.date(), time(hour, minute), tz)
+        return due if due <= local else datetime.combine(local.date() - timedelta(days=1), time(hour, minute), tz)
+
+    return latest
 
 
-def schedule_cron(
-    scheduler: AsyncIOScheduler,
-    job_id: str,
-    func: str,
-    *,
-    args: Sequence[Any] = (),
-    misfire_grace_time: int = DEFAULT_MISFIRE_GRACE,
-    **cron: Any,
-) -> Job:
-    """Add or replace a cron job: ``func`` is "module:function"; ``cron`` takes APScheduler's
-    cron fields (year, month, day, week, day_of_week, hour, minute, second, start_date, end_date)."""
-    return scheduler.add_job(
-        func,
-        "cron",
-        args=list(args),
-        id=job_id,
-        name=job_id,
-        replace_existing=True,
-        coalesce=True,
-        misfire_grace_time=misfire_grace_time,
-        **cron,
-    )
+def next_run(job: Job, now: datetime) -> datetime:
+    """The first moment after ``now`` the job falls due: where its ``latest`` moves on (found by
+    bisection to the second; due moments are on whole minutes)."""
+    current = job.latest(now)
+    low, high = now, now + HORIZON
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if job.latest(middle) == current:
+            low = middle
+        else:
+            high = middle
+    return job.latest(high)
 
 
-def schedule_once(
-    scheduler: AsyncIOScheduler,
-    job_id: str,
-    func: str,
-    *,
-    args: Sequence[Any] = (),
-    run_date: datetime | None = None,
-    misfire_grace_time: int = DEFAULT_MISFIRE_GRACE,
-) -> Job:
-    """Add or replace a job that runs once, at ``run_date`` (now when None)."""
-    return scheduler.add_job(
-        func,
-        "date",
-        run_date=run_date,
-        args=list(args),
-        id=job_id,
-        name=job_id,
-        replace_existing=True,
-        misfire_grace_time=misfire_grace_time,
-    )
+def _report(kind: reports.ScheduledKind, config: Config) -> Job:
+    async def run(app: App, due: datetime) -> None:
+        outcome = await reports.run_scheduled(app.db, app.services, kind)
+        log.info("scheduled %s report: %s", kind, outcome)
+
+    return Job(f"report_{kind}", lambda now: reports.occurrence(kind, now, config).at, run)
 
 
-def _hour_minute(value: str) -> tuple[int, int]:
-    hour, minute = value.split(":")
-    return int(hour), int(minute)
+async def _reminders(app: App, due: datetime) -> None:
+    day = app.services.deadlines.local_date(due)
+    if app.services.deadlines.calendar.is_working_day(day):
+        await reminders.run_daily(app.db, app.services, day)
 
 
-def register_jobs(scheduler: AsyncIOScheduler, config: Config) -> None:
-    """Every periodic job of the bot. Add yours here with one schedule_cron line."""
-    reports = config.reports
-    hour, minute = _hour_minute(reports.weekly_time)
-    job = "bot.reports.jobs:scheduled_report"
-    schedule_cron(
-        scheduler, "report_weekly", job, args=["weekly"], day_of_week=reports.weekly_day, hour=hour, minute=minute
-    )
-    hour, minute = _hour_minute(reports.report_time)
-    for kind, due in (("half_year", reports.half_year_due), ("annual", reports.annual_due)):
-        month, day = (int(part) for part in due.split("-"))
-        schedule_cron(scheduler, f"report_{kind}", job, args=[kind], month=month, day=day, hour=hour, minute=minute)
-    hour, minute = _hour_minute(config.reminders.time)
-    schedule_cron(scheduler, "reminders", "bot.services.reminders:daily_job", hour=hour, minute=minute)
-    hour, minute = _hour_minute(config.retention.time)
-    schedule_cron(scheduler, "retention", "bot.services.retention:daily_job", hour=hour, minute=minute)
+async def _retention(app: App, due: datetime) -> None:
+    await retention.run_daily(app.db, app.services)
 
 
-async def start_scheduler(app: App) -> AsyncIOScheduler:
-    """Start the scheduler for ``app``: register the jobs, start, and catch up missed reports."""
-    from bot.reports.service import installed_at
+def jobs(config: Config) -> list[Job]:
+    """Every timed job of the bot. Add yours here with one line."""
+    tz = config.deployment.tz
+    return [
+        *(_report(kind, config) for kind in reports.SCHEDULED_KINDS),
+        Job("reminders", daily(config.reminders.time, tz), _reminders, grace=timedelta(hours=6)),
+        # Catching up a missed night is right: the purge is recorded once per local day.
+        Job("retention", daily(config.retention.time, tz), _retention),
+    ]
 
-    set_app(app)
-    await installed_at(app.db, app.services.clock())
-    scheduler = create_scheduler(app.config)
-    register_jobs(scheduler, app.config)
+
+class Scheduler:
+    """Runs ``jobs`` for ``app`` when they fall due, one at a time, in a task of the event loop."""
+
+    def __init__(self, app: App, scheduled: list[Job]) -> None:
+        self.app = app
+        self.jobs = scheduled
+        self._seen: dict[str, datetime] = {}  # each job's latest due moment already run
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_due(self) -> None:
+        """Run every job whose latest due moment has not been run by this process yet."""
+        now = self.app.services.clock()
+        for job in self.jobs:
+            due = job.latest(now)
+            if self._seen.get(job.name) == due:
+                continue
+            first_look = job.name not in self._seen
+            self._seen[job.name] = due
+            if first_look and job.grace is not None and now - due > job.grace:
+                continue
+            try:
+                await job.run(self.app, due)
+            except Exception:
+                log.exception("the scheduled job %s (due %s) failed", job.name, due)
+
+    async def _run_forever(self) -> None:
+        while True:
+            await self.run_due()
+            await asyncio.sleep(TICK)
+
+    def start(self) -> None:
+        for job in self.jobs:
+            log.info("scheduled %s: next run %s", job.name, next_run(job, self.app.services.clock()))
+        self._task = asyncio.create_task(self._run_forever(), name="scheduler")
+
+    async def stop(self) -> None:
+        """Stop looking; a job running now is cancelled (it sends in one transaction, or not).
+        Shutting down waits for it at most :data:`STOP_WAIT` seconds."""
+        if self._task is not None:
+            self._task.cancel()
+            done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT)
+            if not done:
+                log.warning("a scheduled job did not stop within %.0f s", STOP_WAIT)
+            self._task = None
+
+
+async def start_scheduler(app: App) -> Scheduler:
+    """Start the scheduler for ``app``; its first look catches up what was missed."""
+    await reports.installed_at(app.db, app.services.clock())
+    scheduler = Scheduler(app, jobs(app.config))
     scheduler.start()
-    schedule_once(scheduler, "report_catch_up", "bot.reports.jobs:catch_up")
-    for job in scheduler.get_jobs():
-        log.info("scheduled %s: next run %s", job.id, job.next_run_time)
     return scheduler
 
 
-def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
-    """Stop running jobs (the stored jobs stay for the next start)."""
-    if scheduler.running:
-        scheduler.shutdown(wait=False)
-    set_app(None)
+async def stop_scheduler(scheduler: Scheduler) -> None:
+    """Stop running jobs (nothing is stored: the next start finds what is due again)."""
+    await scheduler.stop()

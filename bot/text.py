@@ -1,12 +1,17 @@
-"""Vietnamese text normalisation shared by every matcher in the bot.
+"""Text helpers shared by every layer: Vietnamese normalisation, and catalog markup as plain text.
 
 Citizens type with or without accents, in NFC or NFD, with stray capitals and
 punctuation. Every comparison (unit names, FAQ questions, menu labels) goes
 through :func:`fold` so that "Cầu Ngang", "cau ngang" and "CẦU  NGANG!" meet.
+
+:func:`plain_text` lives here, at the bottom of the layers, because channels without markup
+(console, Zalo) and the reports (spreadsheets, DOCX, chart) both need it: the reports must not
+import a transport for it.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -67,3 +72,11 @@ def fold(text: str) -> str:
     text = strip_accents(clean(text)).lower()
     text = _NON_WORD.sub(" ", text).replace("_", " ")
     return _SPACES.sub(" ", text).strip()
+
+
+_TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
+
+
+def plain_text(text: str) -> str:
+    """Catalog HTML as plain text, for channels without markup (console, Zalo) and for files."""
+    return html.unescape(_TAG.sub("", text))

@@ -58,24 +58,6 @@ def sync_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
-def jobs_url(url: str) -> URL:
-    """Where the scheduler keeps its jobs, with a synchronous driver.
-
-    On SQLite that is a sibling file (``tiepdan.db`` -> ``tiepdan-jobs.db``): APScheduler writes
-    its job store synchronously from the event loop's thread, and on the main file that write
-    could wait for a transaction that itself waits for the loop. PostgreSQL locks rows, not the
-    database, so there the jobs live in the project database.
-    """
-    parsed = sync_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return parsed
-    database = parsed.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return parsed
-    path = Path(database)
-    return parsed.set(database=str(path.with_name(f"{path.stem}-jobs{path.suffix or '.db'}")))
-
-
 def sqlite_file(url: URL) -> Path | None:
     """The file of a SQLite URL, None for an in-memory or URI database."""
     database = url.database

@@ -1,25 +1,18 @@
-"""Read-only status queries for ``python -m bot health``: outbox backlog, inbound traffic, jobs, units.
+"""Read-only status queries for ``python -m bot health``: outbox backlog, inbound traffic, units.
 
-Every function reads; none writes. The scheduler's job table belongs to
-APScheduler (see ``bot/scheduler.py``) and exists only once the bot has run, so
-its absence is an answer (``None``), not an error.
+Every function reads; none writes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Float, String, column, func, inspect, table
-from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, ProcessedUpdate, Unit
-
-JOBS_TABLE = "apscheduler_jobs"
 
 
 @dataclass(frozen=True)
@@ -27,12 +20,6 @@ class OutboxBacklog:
     pending: int
     oldest_pending_at: datetime | None  # when the oldest message still pending was queued
     failed_since: int  # messages given up whose last attempt was due after ``since``
-
-
-@dataclass(frozen=True)
-class ScheduledJob:
-    id: str
-    next_run_at: datetime | None  # None: paused
 
 
 async def outbox_backlog(session: AsyncSession, since: datetime) -> OutboxBacklog:
@@ -67,21 +54,3 @@ async def unit_count(session: AsyncSession, profile: str) -> int:
     """How many units the map ``profile`` has."""
     result = await session.exec(select(func.count()).select_from(Unit).where(Unit.profile == profile))
     return int(result.one())
-
-
-async def scheduled_jobs(connection: AsyncConnection) -> list[ScheduledJob] | None:
-    """The stored jobs and their next run times, soonest first; None when the job table is absent."""
-
-    def exists(sync: Connection) -> bool:
-        return inspect(sync).has_table(JOBS_TABLE)
-
-    if not await connection.run_sync(exists):
-        return None
-    jobs = table(JOBS_TABLE, column("id", String), column("next_run_time", Float))
-    result = await connection.execute(
-        core_select(jobs.c.id, jobs.c.next_run_time).order_by(jobs.c.next_run_time.is_(None), jobs.c.next_run_time)
-    )
-    return [
-        ScheduledJob(str(job_id), None if stamp is None else datetime.fromtimestamp(float(stamp), UTC))
-        for job_id, stamp in result.all()
-    ]

@@ -5,8 +5,8 @@ by the database (GROUP BY over indexed columns), never by looping over cases in 
 queries return small grids keyed by (case type, unit id) that the report code rolls up.
 
 The case list (one row per case, tens of thousands a week on a million cases) is the exception
-to "small grids": its rows are written as SpreadsheetML by the database itself
-(:meth:`ReportQueries.case_sheet_rows`), so that Python only joins and compresses text.
+to "small grids": :meth:`ReportQueries.case_rows` gives its rows as plain values, in batches;
+turning them into a spreadsheet is bot/reports/workbook.py's business, not the database's.
 
 Two rules hold for every query here:
 
@@ -27,9 +27,8 @@ Definitions (shared with the report text):
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,7 +40,6 @@ from sqlalchemy import (
     Date,
     Executable,
     Integer,
-    Numeric,
     Result,
     String,
     and_,
@@ -57,7 +55,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.sql.elements import ColumnElement, Grouping
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import READ_ONLY, read_only_engine
@@ -74,7 +72,6 @@ _faq_entries = FaqRecord.__table__  # type: ignore[attr-defined]
 # The expression the index ix_cases_finished_at (migration 0002) is built on: keep them identical.
 finished_at = func.coalesce(_cases.c.resolved_at, _cases.c.closed_at)
 due_date = func.coalesce(_cases.c.final_due, _cases.c.first_due)
-_JULIAN_1899_12_30 = 2415018.5  # julianday('1899-12-30'): day 0 of Excel's serials
 
 
 @dataclass(frozen=True)
@@ -129,29 +126,27 @@ class FaqFigures:
     not_helpful: int
 
 
-@dataclass(frozen=True)
-class CaseSheet:
-    """What the database needs to write the case list's rows as SpreadsheetML (see
-    :meth:`ReportQueries.case_sheet_rows`).
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One row of the case list: stored values, as the database holds them."""
 
-    Labels are given as whole cells, ready to insert (``<c t="s"><v>3</v></c>``: an entry of
-    the workbook's shared strings ``strings``, escaped by the caller). ``verdicts`` has the keys
-    on_time, late, open and overdue.
-    """
-
-    types: dict[str, str]
-    units: dict[int, str]
-    statuses: dict[str, str]
-    verdicts: dict[str, str]
-    yes: str
-    no: str
-    date_style: int
-    datetime_style: int
-    strings: tuple[str, ...]  # the shared strings the label cells refer to, by index
-
-
-# The columns of the case sheet, A to R.
-CASE_SHEET_COLUMNS = 18
+    code: str
+    type: str
+    unit_id: int
+    channel: str
+    anonymous: bool
+    status: str
+    received_at: datetime  # UTC, like every timestamp here
+    accepted_at: datetime | None
+    first_reply_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_due: date
+    final_due: date | None
+    extensions: int
+    verdict: str  # on_time, late (finished), overdue or open, as of the window
+    score: int | None  # of the latest rating
+    solved: bool | None  # of the latest rating
 
 
 class ReportQueries:
@@ -176,12 +171,11 @@ class ReportQueries:
         return bind.dialect.name if bind is not None else ""
 
     @asynccontextmanager
-    async def readers(self, count: int, *, aside: bool = False) -> AsyncIterator[list[ReportQueries]]:
+    async def readers(self, count: int) -> AsyncIterator[list[ReportQueries]]:
         """``count`` of these objects on different connections, to run independent queries at
         the same time, each on its own core: on PostgreSQL in their own server processes, on
         SQLite in their own threads (WAL lets readers run side by side). The first is this
-        object (on the session's connection) unless ``aside``; the others are on connections
-        of their own. Fewer when the session has no engine to take connections from.
+        object (on the session's connection); the others are on connections of their own. Fewer when the session has no engine to take connections from.
 
         The other connections are always read-only (SQLite: a deferred ``BEGIN``, no write
         lock), whatever this session's unit of work. Each query sees a consistent snapshot, as
@@ -190,7 +184,7 @@ class ReportQueries:
         """
         engine = self.session.bind
         async with AsyncExitStack() as stack:
-            found = [] if aside else [self]
+            found = [self]
             if isinstance(engine, AsyncEngine):
                 # A read-only session's engine is already the readers' one (on SQLite an engine
                 # of its own, with a thread per connection); from any other, take that one.
@@ -389,228 +383,63 @@ class ReportQueries:
         text = (await self._execute(select(listed).limit(1))).scalar()
         return [int(case_id) for case_id in text.split(",")] if text else []
 
-    def excel_moment(self, column: Any, window: Window) -> ColumnElement[Any]:
-        """The local date and time of a UTC timestamp as the text of an Excel serial (1900 date
-        system, days since 1899-12-30, as every date after February 1900 counts), to the
-        millisecond.
+    async def case_rows(self, window: Window, ids: list[int], *, batch: int = 5000) -> AsyncIterator[list[CaseRow]]:
+        """The case list's rows for ``ids``, in that order, ``batch`` cases at a time.
 
-        The text must be within a few microseconds of the exact value: LibreOffice cuts the
-        seconds it does not show instead of rounding them, so 11:00:00 written 27 µs early shows
-        as 10:59:59. PostgreSQL's float text is the shortest that reads back as the same number;
-        SQLite's ``julianday()`` is a double of about 2.4 million days (40 µs steps) and its
-        text has 15 digits, so there the serial is rounded to the millisecond and written with
-        16.
-        """
-        if self._dialect == "postgresql":
-            serial = func.date_part("epoch", func.timezone(window.tz.key, column)) / 86400.0 + 25569.0
-            return cast(serial, String)
-        offset = window.tz.utcoffset(window.as_of.replace(tzinfo=None)) or timedelta(0)
-        days = func.julianday(column) + (offset.total_seconds() / 86400.0 - _JULIAN_1899_12_30)
-        text = func.printf("%.16g", func.round(days * 86_400_000.0) / 86_400_000.0)
-        return case((column.is_not(None), text))  # printf() writes NULL as 0
-
-    def _excel_day(self, column: Any) -> ColumnElement[Any]:
-        """A date as an Excel serial (a whole number of days)."""
-        if self._dialect == "postgresql":
-            days: ColumnElement[Any] = column - cast(literal("1899-12-30"), Date)
-            return days
-        return cast(func.julianday(column) - _JULIAN_1899_12_30, Integer)
-
-    def _sheet_format(self, template: str, *values: Any) -> ColumnElement[Any]:
-        """``template`` with each ``%s`` replaced by a value's text, NULL as nothing."""
-        name = "format" if self._dialect == "postgresql" else "printf"
-        formatted: ColumnElement[Any] = getattr(func, name)(literal(template, String), *values)
-        return formatted
-
-    async def case_sheet_rows(
-        self,
-        window: Window,
-        ids: list[int],
-        sheet: CaseSheet,
-        *,
-        batch: int = 5000,
-        connections: int = 2,
-        ahead: int = 2,
-        aside: bool = False,
-    ) -> AsyncGenerator[tuple[str, int], None]:
-        """The case list's rows as SpreadsheetML, written by the database, ``batch`` rows at a time.
-
-        Yields, for each batch of ``ids`` in order, the text of its rows and how many there
-        are: ``<row>`` elements numbered from 2 (row 1 is the header), each with its 18 cells
-        in column order, without cell references (a cell without ``r`` is in the column after
-        the previous one): label cells from ``sheet`` (shared strings), dates and local times
-        as Excel serials with the sheet's styles, an empty ``<c/>`` for an empty cell followed
-        by others, nothing for empty cells at the end. Python only joins and compresses these
-        strings: building the cells case by case in Python cost 75 to 200 µs a row. The case
-        code and the channel are inline strings escaped here (``&``, ``<``, ``>``: codes are
-        the bot's own ``PREFIX-YYYY-NNNNN``, channels its channel names). No description and no
-        contact is read, only the anonymous flag.
-
-        Batches run on ``connections`` connections at once on PostgreSQL (one on SQLite, see
-        below), each at most ``ahead`` batches before the caller takes them; with ``aside``,
-        none of them is the session's, which stays free for other queries meanwhile.
+        Each row holds the stored values (codes, type, status and channel as stored, UTC
+        timestamps, due dates), the verdict judged as of the window, and the case's latest
+        rating (from the index ix_ratings_case_latest). No description and no contact is read,
+        only the anonymous flag.
         """
         c = _cases.c
-        empty = "<c/>"
-
-        def text(value: str) -> ColumnElement[Any]:
-            return literal(value, String)
-
-        def escaped(column: Any) -> ColumnElement[Any]:
-            return func.replace(func.replace(func.replace(column, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
-
-        def own(column: Any) -> ColumnElement[Any]:
-            """A cell of the stored value as an inline string, when no label is given."""
-            return text('<c t="inlineStr"><is><t>').concat(escaped(cast(column, String))).concat("</t></is></c>")
-
-        def optional(start: str, value: ColumnElement[Any], end: str) -> ColumnElement[Any]:
-            """``start``, the value and ``end``, or NULL when the value is NULL."""
-            return text(start).concat(cast(value, String)).concat(end)
-
-        def moment_cell(column: Any) -> ColumnElement[Any]:
-            serial = self.excel_moment(column, window)
-            return func.coalesce(optional(f'<c s="{sheet.datetime_style}"><v>', serial, "</v></c>"), empty)
-
         finished = and_(c.status.in_(FINISHED_STATUSES), finished_at.is_not(None))
         verdict = case(
-            (and_(finished, self._on_time(window)), text(sheet.verdicts["on_time"])),
-            (finished, text(sheet.verdicts["late"])),
-            (due_date < window.as_of_date, text(sheet.verdicts["overdue"])),
-            else_=text(sheet.verdicts["open"]),
+            (and_(finished, self._on_time(window)), literal("on_time", String)),
+            (finished, literal("late", String)),
+            (due_date < window.as_of_date, literal("overdue", String)),
+            else_=literal("open", String),
         )
-        # Rounded to 0.1 day as Python's round(days + 1e-9, 1) (PostgreSQL rounds numeric only),
-        # written as the float's shortest text: "4.9", "50" (SQL gives one decimal, "50.0").
-        days: ColumnElement[Any] = self._seconds_between(c.received_at, finished_at) / 86400.0 + 1e-9
-        if self._dialect == "postgresql":
-            days = cast(days, Numeric)
-        tenths = func.rtrim(func.rtrim(cast(func.round(days, 1), String), "0"), ".")
-        # Empty when unfinished; written anyway, as a reopened case may have a rating after it.
-        days_cell = case((finished, optional("<c><v>", tenths, "</v></c>")), else_=text(empty))
-        solved_cell = case(
-            (_ratings.c.solved.is_(True), text(sheet.yes)),
-            (_ratings.c.solved.is_(False), text(sheet.no)),
-            else_=text(""),
-        )
-        rating_cells = (
-            select(optional("<c><v>", _ratings.c.score, "</v></c>").concat(solved_cell))
-            .where(_ratings.c.case_id == c.id)
-            .order_by(_ratings.c.id.desc())
-            .limit(1)
-            .correlate(_cases)
-            .scalar_subquery()
-        )
-        template = (
-            '<row r="%s"><c t="inlineStr"><is><t>%s</t></is></c>%s%s%s%s%s'
-            f'<c s="{sheet.datetime_style}"><v>%s</v></c>%s%s%s%s'
-            f'<c s="{sheet.date_style}"><v>%s</v></c>%s<c><v>%s</v></c>%s%s%s</row>'
-        )
-        cells = (
-            escaped(c.code),
-            _labelled(c.type, sheet.types, own(c.type)),
-            self._unit_label(sheet.units),
-            own(c.channel),
-            case((c.anonymous.is_(True), text(sheet.yes)), else_=text(sheet.no)),
-            _labelled(c.status, sheet.statuses, own(c.status)),
-            self.excel_moment(c.received_at, window),
-            moment_cell(c.accepted_at),
-            moment_cell(c.first_reply_at),
-            moment_cell(c.resolved_at),
-            moment_cell(c.closed_at),
-            self._excel_day(c.first_due),
-            func.coalesce(optional(f'<c s="{sheet.date_style}"><v>', self._excel_day(c.final_due), "</v></c>"), empty),
+
+        def latest(column: Any) -> ColumnElement[Any]:
+            rating = select(column).where(_ratings.c.case_id == c.id).order_by(_ratings.c.id.desc()).limit(1)
+            return rating.correlate(_cases).scalar_subquery()
+
+        columns = (
+            c.code,
+            c.type,
+            c.unit_id,
+            c.channel,
+            c.anonymous,
+            c.status,
+            c.received_at,
+            c.accepted_at,
+            c.first_reply_at,
+            c.resolved_at,
+            c.closed_at,
+            c.first_due,
+            c.final_due,
             c.extensions,
             verdict,
-            days_cell,
-            rating_cells,
+            latest(_ratings.c.score),
+            latest(_ratings.c.solved),
         )
-
-        def row(number: ColumnElement[Any]) -> ColumnElement[Any]:
-            return self._sheet_format(template, number, *cells)
-
-        # SQLite: one connection. Two of them building strings at once in one process contend
-        # (for SQLite's allocator, it seems): twice the CPU time for the same elapsed time.
-        if self._dialect != "postgresql" or len(ids) <= batch:
-            connections = 1
-        pages = [(first, ids[first : first + batch]) for first in range(0, len(ids), batch)]
-        done: list[asyncio.Future[tuple[str, int]]] = [asyncio.get_running_loop().create_future() for _ in pages]
-
-        async def work(reader: ReportQueries, mine: range, room: asyncio.Semaphore) -> None:
-            # Each connection takes every n-th batch, at most ``ahead`` batches before they are
-            # taken: memory stays bounded, and the batch awaited next never waits for room.
-            for index in mine:
-                await room.acquire()
-                first, chunk = pages[index]
-                try:
-                    done[index].set_result(await reader._sheet_page(row, first, chunk))
-                except BaseException as exc:
-                    done[index].set_exception(exc)
-                    raise
-
-        async with self.readers(connections, aside=aside) as readers:
-            if not readers:
-                raise RuntimeError("no connection to read the case list on")
-            rooms = [asyncio.Semaphore(ahead) for _ in readers]
-            workers = [
-                asyncio.create_task(work(reader, range(number, len(pages), len(readers)), rooms[number]))
-                for number, reader in enumerate(readers)
-            ]
-            try:
-                for index, page in enumerate(done):
-                    result = await page
-                    rooms[index % len(readers)].release()
-                    yield result
-            finally:
-                for worker in workers:
-                    worker.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                for page in done:
-                    if page.done() and not page.cancelled():
-                        page.exception()  # retrieved: a batch after a failure is not reported twice
-
-    def _unit_label(self, units: dict[int, str]) -> ColumnElement[Any]:
-        """A case's unit name cell: on PostgreSQL an array subscript by unit id (a CASE with a
-        branch per unit costs a comparison per branch there, each a function call)."""
-        c = _cases.c
-        fallback = literal('<c t="inlineStr"><is><t>#', String).concat(cast(c.unit_id, String)).concat("</t></is></c>")
-        if self._dialect == "postgresql" and units and min(units) >= 1 and max(units) <= 100_000:
-            names = [units.get(unit_id) for unit_id in range(1, max(units) + 1)]
-            array = type_coerce(Grouping(bindparam("units", names, type_=ARRAY(String))), ARRAY(String))
-            label: ColumnElement[Any] = func.coalesce(array[c.unit_id], fallback)
-            return label
-        return _labelled(c.unit_id, units, fallback)
-
-    async def _sheet_page(
-        self, row: Callable[[ColumnElement[Any]], ColumnElement[Any]], first: int, chunk: list[int]
-    ) -> tuple[str, int]:
-        """One batch of case rows as one string, in the order of ``chunk`` (the case list's
-        ``first``-th onwards), each row made by ``row`` from its number; and how many rows."""
-        c = _cases.c
-        if self._dialect == "postgresql":
-            # unnest(...) WITH ORDINALITY: the batch's ids in one array parameter, with their
-            # positions; string_agg(... ORDER BY position) returns the batch as one string.
-            page = (
-                func.unnest(bindparam("ids", chunk, type_=ARRAY(Integer)))
-                .table_valued("id", with_ordinality="at")
-                .render_derived("page")
-            )
-            query = select(
-                func.string_agg(
-                    row(page.c.at + bindparam("first", first + 1)),
-                    aggregate_order_by(literal("", String), page.c.at),
-                ),
-                func.count(),
-            ).select_from(page.join(_cases, c.id == page.c.id))
-            xml, count = (await self._execute(query)).one()
-            return xml or "", int(count)
-        # json_each(...): the batch's ids in one JSON parameter, with their positions (from 0).
-        page = func.json_each(bindparam("ids", json.dumps(chunk), type_=String)).table_valued("key", "value")
-        query = (
-            select(row(page.c.key + bindparam("first", first + 2)))
-            .select_from(page.join(_cases, c.id == page.c.value))
-            .order_by(page.c.key)
-        )
-        rows = (await self._execute(query)).scalars().all()
-        return "".join(rows), len(rows)
+        for first in range(0, len(ids), batch):
+            chunk = ids[first : first + batch]
+            if self._dialect == "postgresql":
+                # unnest(...) WITH ORDINALITY: the batch's ids in one array parameter, with their
+                # positions, which give the order.
+                page = (
+                    func.unnest(bindparam("ids", chunk, type_=ARRAY(Integer)))
+                    .table_valued("id", with_ordinality="at")
+                    .render_derived("page")
+                )
+                query = select(*columns).select_from(page.join(_cases, c.id == page.c.id)).order_by(page.c.at)
+            else:
+                # json_each(...): the batch's ids in one JSON parameter, with their positions.
+                page = func.json_each(bindparam("ids", json.dumps(chunk), type_=String)).table_valued("key", "value")
+                query = select(*columns).select_from(page.join(_cases, c.id == page.c.value)).order_by(page.c.key)
+            result = await self._execute(query)
+            yield [CaseRow(*row) for row in result.all()]
 
     async def bare_group_by(self, window: Window) -> list[tuple[str, int, int]]:
         """The plainest aggregation over the same data, as a yardstick for benchmarks."""
@@ -620,13 +449,6 @@ class ReportQueries:
             .group_by(_cases.c.type, _cases.c.unit_id)
         )
         return [(str(t), int(u), int(n)) for t, u, n in (await self._execute(query)).all()]
-
-
-def _labelled(column: Any, labels: dict[Any, str], fallback: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The label of the column's value, or ``fallback`` for a value without one."""
-    if not labels:
-        return fallback
-    return case({key: literal(label, String) for key, label in labels.items()}, value=column, else_=fallback)
 
 
 def _as_date(value: Any) -> date:

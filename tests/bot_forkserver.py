@@ -27,16 +27,12 @@ def _preload() -> None:
     import alembic.command  # noqa: F401
     import asyncpg  # noqa: F401
     import holidays
-    import psycopg  # noqa: F401
     import sqlalchemy.dialects.postgresql.asyncpg
-    import sqlalchemy.dialects.postgresql.psycopg
     import sqlalchemy.dialects.sqlite.aiosqlite  # noqa: F401
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # noqa: F401
 
     import bot.cli
     import bot.outbox
     import bot.reports.chart
-    import bot.reports.jobs
     import bot.reports.service
     import bot.scheduler
     import bot.services.reminders

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.app import App
 from bot.dialog.types import Inbound, Outgoing
-from bot.transports.base import plain_text
+from bot.text import plain_text
 
 _updates = itertools.count(1)
 

@@ -25,7 +25,7 @@ from bot.dialog.flood import FloodLimiter, Verdict
 from bot.dialog.runtime import Result
 from bot.dialog.types import Inbound
 from bot.outbox import OutboxWorker
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from bot.transports.telegram import TelegramTransport
 from storage.models import Case, ProcessedUpdate
 from storage.uow import UnitOfWork

@@ -16,7 +16,7 @@ import pytest
 
 from bot import cli, health
 from bot.app import App
-from bot.scheduler import create_scheduler, register_jobs, stop_scheduler
+from bot.scheduler import jobs, next_run
 from storage.migrate import head_revision, upgrade
 from storage.models import OutboxMessage
 from storage.uow import Database
@@ -118,25 +118,21 @@ async def test_last_processed_update_per_channel(app: App) -> None:
 
 
 async def test_scheduler_jobs_and_their_next_runs(database_url: str) -> None:
+    """The jobs' next runs, as the running bot computes them (nothing stored to read)."""
     config = make_config(database_url)
-    scheduler = create_scheduler(config)
-    register_jobs(scheduler, config)
-    scheduler.start(paused=True)
-    try:
-        expected = {job.id: job.next_run_time for job in scheduler.get_jobs()}
-    finally:
-        stop_scheduler(scheduler)
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # 16:00 in Cầu Ngang, a Friday
 
-    report = await health.check(config)
+    report = await health.check(config, now=now)
 
-    assert report.jobs is not None
+    expected = {job.name: next_run(job, now) for job in jobs(config)}
     found = {job.id: job.next_run_at for job in report.jobs}
-    assert {"reminders", "report_weekly"} <= set(found)
-    for job_id, next_run in expected.items():
-        assert found[job_id] == next_run
-    jobs = health.as_json(report, config.deployment.tz)["jobs"]
-    reminders = next(job for job in jobs if job["id"] == "reminders")
-    assert reminders["next_run_at"].endswith("T07:00:00+07:00")
+    assert found == expected and {"reminders", "report_weekly"} <= set(found)
+    assert [job.next_run_at for job in report.jobs] == sorted(expected.values())
+    listed = health.as_json(report, config.deployment.tz)["jobs"]
+    assert listed[0] == {"id": "retention", "next_run_at": "2026-11-28T03:30:00+07:00"}
+    assert "jobs      next runs: retention 2026-11-28 03:30:00, reminders 2026-11-28 07:00:00, report_weekly" in health.as_text(
+        report, config.deployment.tz
+    )
 
 
 @pytest.fixture

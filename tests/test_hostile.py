@@ -39,9 +39,8 @@ from bot.app import App, open_app
 from bot.dialog import choices
 from bot.dialog.types import Outgoing
 from bot.outbox import OutboxWorker
-from bot.text import clean, fold
+from bot.text import clean, fold, plain_text
 from bot.transports import zalo
-from bot.transports.base import plain_text
 from bot.transports.telegram import TelegramTransport, text_pieces
 from storage.models import AuditEntry, Case, Citizen, Conversation, Invite, ProcessedUpdate, Staff
 from tests.conftest import make_config

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from bot.app import App
 from bot.dialog.types import Outgoing
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from storage.models import AuditEntry, Case, CaseEvent, FaqFeedback, OutboxMessage, Rating
 from tests.helpers import Chat, FakeClock
 

@@ -1,14 +1,16 @@
-"""Morning reminders and escalation, sent exactly once a day; the job survives a restart."""
+"""Morning reminders and escalation, sent exactly once a day, at seven, even across a restart."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlmodel import select
+
 from bot.app import App
-from bot.scheduler import create_scheduler, register_jobs, stop_scheduler
+from bot.scheduler import Scheduler, jobs, next_run
 from bot.services.reminders import run_daily
-from bot.transports.base import plain_text
-from tests.conftest import make_config
+from bot.text import plain_text
+from storage.models import ReportRun
 from tests.helpers import Chat, FakeClock
 from tests.test_officer import file_petition, notices, onboard
 
@@ -60,22 +62,23 @@ async def test_unrated_resolved_case_is_closed_after_a_week(app: App, clock: Fak
     assert case is not None and case.status == "closed"
 
 
-async def test_reminder_job_is_stored_once_and_survives_a_restart(database_url: str) -> None:
-    config = make_config(database_url)
-    first = create_scheduler(config)
-    register_jobs(first, config)
-    first.start(paused=True)
-    job = first.get_job("reminders")
-    assert job is not None
-    next_run = job.next_run_time
-    assert (next_run.hour, next_run.minute) == (7, 0) and str(next_run.tzinfo) == "Asia/Ho_Chi_Minh"
-    stop_scheduler(first)
+async def test_reminders_run_at_seven_on_working_days_and_not_long_after(app: App, clock: FakeClock) -> None:
+    """The scheduler's reminder job: due at 07:00 local; a start more than six hours later does
+    not send that morning's reminders (they would come in the afternoon), the next morning does."""
+    [job] = [job for job in jobs(app.config) if job.name == "reminders"]
+    tz = app.config.deployment.tz
+    assert next_run(job, datetime(2026, 12, 1, 7, 0, tzinfo=tz)) == datetime(2026, 12, 2, 7, 0, tzinfo=tz)
+    clock.now = datetime(2026, 12, 1, 13, 30, tzinfo=tz).astimezone(UTC)  # a Tuesday, 6 h 30 late
+    scheduler = Scheduler(app, [job])
+    await scheduler.run_due()
+    assert await _reminder_days(app) == []
+    clock.now = datetime(2026, 12, 2, 7, 0, 5, tzinfo=tz).astimezone(UTC)
+    await scheduler.run_due()
+    await Scheduler(app, [job]).run_due()  # a restart a moment later: sent already
+    assert await _reminder_days(app) == ["2026-12-02"]
 
-    second = create_scheduler(config)
-    register_jobs(second, config)
-    second.start(paused=True)
-    try:
-        jobs = [j for j in second.get_jobs() if j.id == "reminders"]
-        assert len(jobs) == 1 and jobs[0].next_run_time == next_run
-    finally:
-        stop_scheduler(second)
+
+async def _reminder_days(app: App) -> list[str]:
+    async with app.db.unit_of_work() as uow:
+        rows = (await uow.session.exec(select(ReportRun).where(ReportRun.kind == "reminders"))).all()
+    return [row.period for row in rows]

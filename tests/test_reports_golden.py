@@ -19,7 +19,7 @@ from PIL import Image
 
 from bot.app import App
 from bot.reports import periods, service
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from tests import reports_dataset
 from tests.reports_dataset import DENOUNCER_ADDRESS, DENOUNCER_NAME, DENOUNCER_PHONE
 

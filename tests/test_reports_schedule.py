@@ -1,12 +1,13 @@
 """Scheduled reports: when they fall due, exactly once, caught up after downtime, never twice.
 
 The clock is the app's FakeClock; the scheduled job's body (service.run_scheduled) is called at
-chosen moments the way APScheduler would call it. The APScheduler wiring itself is checked by
-its triggers' next fire times and by a restart that leaves one job per id.
+chosen moments, and so is the scheduler's look at the clock (Scheduler.run_due), the way its
+task calls it once a minute: at start (the catch-up), at the due moment, and after a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,8 +17,8 @@ import pytest
 
 from bot.app import App, open_app
 from bot.config import ReportsConfig
-from bot.reports import jobs, periods, service
-from bot.scheduler import current_app, set_app, start_scheduler, stop_scheduler
+from bot.reports import periods, service
+from bot.scheduler import Job, Scheduler, jobs, next_run, start_scheduler, stop_scheduler
 from storage.models import OutboxMessage, ReportRun, Staff
 from tests.conftest import make_config
 from tests.helpers import FakeClock
@@ -114,6 +115,10 @@ async def _runs(app: App) -> list[tuple[str, str, str]]:
         return [(row.kind, row.period, row.status) for row in rows if row.kind != service.MARKER_KIND]
 
 
+def _report_jobs(app: App) -> list[Job]:
+    return [job for job in jobs(app.config) if job.name.startswith("report_")]
+
+
 async def _run(app: App, kind: service.ScheduledKind) -> str:
     return await service.run_scheduled(app.db, app.services, kind)
 
@@ -166,21 +171,17 @@ async def test_catch_up_after_downtime_then_restart_sends_nothing(
     # Down from Friday 20/11 to Wednesday 2/12: the annual report (25/11) and the digest of
     # Monday 30/11 were missed; each is sent once. The six-month report predates installation.
     clock.now = local(2026, 12, 2, 10, 0)
-    assert await service.catch_up(app.db, app.services) == {
-        "weekly": "sent",
-        "half_year": "not_missed",
-        "annual": "sent",
-    }
-    assert await _runs(app) == [("weekly", "2026-W48", "sent"), ("annual", "2026", "sent")]
+    await Scheduler(app, _report_jobs(app)).run_due()  # the first look of a start
+    assert sorted(await _runs(app)) == [("annual", "2026", "sent"), ("weekly", "2026-W48", "sent")]
     count = len(await _outbox(app))
     assert count == 3 + 4
     # A restart: a new process on the same database catches up again and finds nothing to send.
     restarted = await open_app(make_config(database_url), clock=clock, migrate=False)
     try:
-        outcomes = await service.catch_up(restarted.db, restarted.services)
+        assert [await _run(restarted, kind) for kind in service.SCHEDULED_KINDS] == ["already", "not_missed", "already"]
+        await Scheduler(restarted, _report_jobs(restarted)).run_due()
     finally:
         await restarted.close()
-    assert outcomes == {"weekly": "already", "half_year": "not_missed", "annual": "already"}
     assert len(await _outbox(app)) == count
 
 
@@ -231,45 +232,50 @@ async def test_super_admins_receive_when_no_district_admin(app: App, clock: Fake
         assert len(await uow.outbox.for_chat("telegram", "900001")) == 3
 
 
-# --------------------------------------------------------------------------- APScheduler wiring
+# --------------------------------------------------------------------------- the scheduler
 
 
-async def test_scheduler_jobs_fire_at_the_configured_local_times_and_survive_restart(
-    app: App, clock: FakeClock
-) -> None:
-    scheduler = await start_scheduler(app)
-    try:
-        assert current_app() is app
-        after = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
-        fire = {job.id: job.trigger.get_next_fire_time(None, after) for job in scheduler.get_jobs()}
-        assert fire["report_weekly"] == datetime(2026, 11, 30, 7, 30, tzinfo=TZ)
-        assert fire["report_half_year"] == datetime(2027, 6, 10, 7, 30, tzinfo=TZ)
-        assert fire["report_annual"] == datetime(2027, 11, 25, 7, 30, tzinfo=TZ)
-        job = scheduler.get_job("report_weekly")
-        assert job.coalesce is True and job.misfire_grace_time > 0
-        assert job.func_ref == "bot.reports.jobs:scheduled_report" and job.args == ("weekly",)
-    finally:
-        stop_scheduler(scheduler)
-    with pytest.raises(RuntimeError):
-        current_app()
-    again = await start_scheduler(app)
-    try:
-        ids = sorted(job.id for job in again.get_jobs() if job.id.startswith("report_") and job.id != "report_catch_up")
-        assert ids == ["report_annual", "report_half_year", "report_weekly"]
-    finally:
-        stop_scheduler(again)
+async def test_next_runs_are_at_the_configured_local_times(app: App, clock: FakeClock) -> None:
+    after = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)
+    found = {job.name: next_run(job, after) for job in jobs(app.config)}
+    assert found == {
+        "report_weekly": datetime(2026, 11, 30, 7, 30, tzinfo=TZ),
+        "report_half_year": datetime(2027, 6, 10, 7, 30, tzinfo=TZ),
+        "report_annual": datetime(2027, 11, 25, 7, 30, tzinfo=TZ),
+        "reminders": datetime(2026, 11, 28, 7, 0, tzinfo=TZ),
+        "retention": datetime(2026, 11, 28, 3, 30, tzinfo=TZ),
+    }
+    # At the due moment itself the job is due now: the next run is a week later.
+    weekly = next(job for job in jobs(app.config) if job.name == "report_weekly")
+    assert next_run(weekly, found["report_weekly"]) == datetime(2026, 12, 7, 7, 30, tzinfo=TZ)
 
 
-async def test_job_function_reaches_the_running_app(app: App, clock: FakeClock) -> None:
+async def test_scheduler_runs_a_job_once_when_it_falls_due(app: App, clock: FakeClock) -> None:
+    clock.now = local(2026, 11, 26)
+    await service.installed_at(app.db, clock.now)
+    await _admin(app)
+    clock.now = local(2026, 11, 30, 7, 29)
+    scheduler = Scheduler(app, _report_jobs(app))
+    await scheduler.run_due()  # at start: nothing due since installation
+    assert await _runs(app) == []
+    clock.now = local(2026, 11, 30, 7, 30) + timedelta(seconds=3)
+    await scheduler.run_due()
+    await scheduler.run_due()
+    assert await _runs(app) == [("weekly", "2026-W48", "sent")]
+    assert len(await _outbox(app)) == 3
+
+
+async def test_started_scheduler_catches_up_in_its_task_and_stops(app: App, clock: FakeClock) -> None:
     clock.now = local(2026, 11, 1)
     await service.installed_at(app.db, clock.now)
     await _admin(app)
     clock.now = local(2026, 11, 30, 7, 30) + timedelta(seconds=3)
-    set_app(app)
+    scheduler = await start_scheduler(app)
     try:
-        await jobs.scheduled_report("weekly")
-        await jobs.scheduled_report("weekly")
+        for _ in range(1200):  # up to a minute on a loaded machine
+            if ("weekly", "2026-W48", "sent") in await _runs(app):
+                break
+            await asyncio.sleep(0.05)
     finally:
-        set_app(None)
-    assert await _runs(app) == [("weekly", "2026-W48", "sent")]
-    assert len(await _outbox(app)) == 3
+        await stop_scheduler(scheduler)
+    assert ("weekly", "2026-W48", "sent") in await _runs(app)

@@ -16,7 +16,7 @@ from sqlmodel import select
 from bot.app import App, open_app
 from bot.dialog.types import Button, Outgoing
 from bot.outbox import OutboxWorker
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from bot.transports.telegram import TelegramTransport
 from storage.models import Case, OutboxMessage
 from tests.conftest import make_config

@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from bot.dialog.catalog import Translator
 from bot.reports.figures import Figures
 from bot.reports.text import fmt_int, fmt_pct, period_name
-from bot.transports.base import plain_text
+from bot.text import plain_text
 
 COLOURS = ("#1f77b4", "#2ca02c", "#d62728")
 WIDTH_IN, HEIGHT_IN, DPI = 7.0, 6.0, 150  # 1050 x 900 pixels

@@ -26,7 +26,7 @@ from bot.dialog.catalog import Translator
 from bot.reports.figures import Figures
 from bot.reports.text import fmt_date, fmt_decimal, fmt_int, fmt_pct, period_name
 from bot.reports.workbook import Table, Value, tables
-from bot.transports.base import plain_text
+from bot.text import plain_text
 
 FONT = "Times New Roman"
 BODY_PT = 13

@@ -9,8 +9,9 @@ both exist or neither does. A crash before that commit sends nothing (the next s
 up); a restart after it finds the row and sends nothing again. On-demand reports never write a
 ``report_runs`` row, so they do not count as the scheduled send.
 
-Catch-up after downtime: at start (and at each scheduled time) the latest due occurrence of each
-kind is computed from the clock and sent if it has no row yet, once. Occurrences from before the
+Catch-up after downtime: at start (and at each scheduled time, bot/scheduler.py) the latest due
+occurrence of each kind (:func:`occurrence`, the one rule of when reports fall due) is computed
+from the clock and sent if it has no row yet, once. Occurrences from before the
 scheduler was first started on this database (a row ``kind = "scheduler"``) are not "missed"
 and are not sent; the six-month and annual reports are not caught up after
 ``reports.catch_up_days``.
@@ -22,8 +23,7 @@ import asyncio
 import importlib
 import logging
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -41,10 +41,10 @@ from bot.reports.text import digest, fmt_date, period_name, scope_name
 from bot.services import notify
 from bot.services.cases import ADMIN_ROLES
 from bot.services.container import Services
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from storage import private
 from storage.models import OutboxMessage, ReportRun
-from storage.report_queries import CaseSheet, ReportQueries, Window
+from storage.report_queries import ReportQueries
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -112,86 +112,13 @@ async def build(
     # import, most commands of the bot never build a report, and an import in the event loop's
     # thread would stop every chat meanwhile.
     await asyncio.to_thread(_import_writers)
-    from bot.reports import workbook
+    from bot.reports import chart, document, workbook
 
     progress = progress or NoProgress()
+    progress.stage("figures")
     now = services.clock()
     # The files name people (case lists): their folder is private, and so is each file.
     private.make_folders(out_dir)
-    progress.stage("figures")
-    async with AsyncExitStack() as stack:
-        listing: asyncio.Future[CaseList] | None = None
-        queries = ReportQueries(uow.session)
-        if case_list and queries.parallel:
-            # The case list starts at once, on connections of its own, while the figures are
-            # computed: its rows need the units' names and labels, not the figures.
-            window = period.window(services.config.deployment.tz, now, None if unit is None else (unit[0],))
-            names = {u.id: u.name for u in await uow.units.all() if u.id is not None}
-            sheet = workbook.case_sheet(translator(services), names)
-            listing = asyncio.ensure_future(_start_case_list(queries, window, sheet, aside=True))
-            stack.push_async_callback(_stop_case_list, listing)
-        return await _build(uow, services, period, now, out_dir, unit, case_list, report, named, progress, listing)
-
-
-def _import_writers() -> None:
-    importlib.import_module("bot.reports.chart")
-    importlib.import_module("bot.reports.document")
-    importlib.import_module("bot.reports.workbook")
-
-
-@dataclass
-class CaseList:
-    """The case list on its way: how many rows, and the rows (the first batch already asked for)."""
-
-    total: int
-    rows: AsyncGenerator[tuple[str, int], None]
-    first: asyncio.Future[tuple[str, int] | None]
-    strings: tuple[str, ...]  # the shared strings the rows refer to
-
-    async def batches(self) -> AsyncIterator[tuple[str, int]]:
-        batch = await self.first
-        if batch is None:
-            return
-        yield batch
-        async for batch in self.rows:
-            yield batch
-
-
-async def _start_case_list(queries: ReportQueries, window: Window, sheet: CaseSheet, *, aside: bool) -> CaseList:
-    """Find the case list's ids and start the database on its first batches."""
-    async with queries.readers(1, aside=aside) as readers:
-        ids = await readers[0].case_ids(window)
-    rows = queries.case_sheet_rows(window, ids, sheet, aside=aside)
-    return CaseList(len(ids), rows, asyncio.ensure_future(anext(rows, None)), sheet.strings)
-
-
-async def _stop_case_list(listing: asyncio.Future[CaseList]) -> None:
-    """Whatever happened, stop the case list's batches and give back their connections."""
-    if not listing.done():
-        listing.cancel()
-    await asyncio.gather(listing, return_exceptions=True)
-    if listing.cancelled() or listing.exception() is not None:
-        return
-    case_list = listing.result()
-    case_list.first.cancel()
-    await asyncio.gather(case_list.first, return_exceptions=True)
-    await case_list.rows.aclose()
-
-
-async def _build(
-    uow: UnitOfWork,
-    services: Services,
-    period: Period,
-    now: datetime,
-    out_dir: Path,
-    unit: tuple[int, str] | None,
-    case_list: bool,
-    report: bool,
-    named: bool,
-    progress: Progress,
-    listing: asyncio.Future[CaseList] | None,
-) -> Bundle:
-    from bot.reports import chart, document, workbook
 
     t = translator(services)
     config = services.config
@@ -229,29 +156,28 @@ async def _build(
     cases: Path | None = None
     try:
         if case_list:
-            if listing is None:  # no connections of its own: on the session, after the figures
-                sheet = workbook.case_sheet(t, figures.units)
-                listing = asyncio.ensure_future(
-                    _start_case_list(ReportQueries(uow.session), figures.window, sheet, aside=False)
-                )
-            started = await listing
-            progress.stage("cases", started.total)
+            queries = ReportQueries(uow.session)
+            ids = await queries.case_ids(figures.window)
+            progress.stage("cases", len(ids))
             cases = out_dir / f"{'danh-sach-ho-so' if named else 'cases'}{suffix}.xlsx"
-            bundle.case_count = await workbook.write_cases(
-                t, figures, title, started.batches(), started.total, started.strings, cases, progress.advance
-            )
+            rows = queries.case_rows(figures.window, ids)
+            bundle.case_count = await workbook.write_cases(t, figures, title, rows, cases, progress.advance)
         for future, kind, caption in drawing:
             bundle.files.append((await future, kind, caption))
     finally:
         # On failure, wait for the threads anyway: their files must not appear after we return.
         await asyncio.gather(*(future for future, _, _ in drawing), return_exceptions=True)
-        if listing is not None:
-            await _stop_case_list(listing)
     if cases is not None:
         bundle.files.append((cases, "document", "reports.file.cases"))
     for path, _, _ in bundle.files:
         private.restrict(path)
     return bundle
+
+
+def _import_writers() -> None:
+    importlib.import_module("bot.reports.chart")
+    importlib.import_module("bot.reports.document")
+    importlib.import_module("bot.reports.workbook")
 
 
 def _slug(key: str) -> str:
@@ -411,14 +337,3 @@ async def run_scheduled(db: Database, services: Services, kind: ScheduledKind) -
         return "already"
     log.info("sent the %s report %s to %d chats", kind, due.period.key, len(chats))
     return "sent"
-
-
-async def catch_up(db: Database, services: Services) -> dict[str, RunOutcome]:
-    """Run every scheduled kind once now: sends what was missed, nothing else."""
-    outcomes: dict[str, RunOutcome] = {}
-    for kind in SCHEDULED_KINDS:
-        try:
-            outcomes[kind] = await run_scheduled(db, services, kind)
-        except Exception:
-            log.exception("catching up the %s report failed", kind)
-    return outcomes

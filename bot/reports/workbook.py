@@ -2,25 +2,21 @@
 
 Why this module exists: Nội vụ and the clerks rework the figures in Excel. The annex holds the
 tables of the report (by type, by unit, satisfaction, overdue cases, FAQ); the case list has one
-row per case with its timestamps, deadlines, on-time verdict and rating. XlsxWriter (in
-``constant_memory`` mode) writes the workbooks: styles, the table sheets, the case sheet's
-header row, column widths and frozen panes. The case rows themselves, tens of thousands of rows
-of 18 cells, are written as SpreadsheetML by the database
-(:meth:`storage.report_queries.ReportQueries.case_sheet_rows`), their labels as indexes into
-a shared string table written here, and streamed batch by batch into the case sheet,
-compressed in a worker thread: memory stays flat whatever the number of cases, and Python does
-no work per cell (built cell by cell in Python, the rows cost 75 to 200 µs each). Read back,
-the cells and their number formats (dates ``yyyy-mm-dd``, timestamps ``yyyy-mm-dd h:mm:ss``)
-are what XlsxWriter itself would have written (tests/test_reports_case_sheet.py; LibreOffice
-and openpyxl read them). No description and no contact is ever written: a
-denouncer's identity cannot leak from here, only the anonymous flag.
+row per case with its timestamps, deadlines, on-time verdict and rating. XlsxWriter writes both
+through its public API, in ``constant_memory`` mode (each row goes to disk as soon as the next
+starts: memory stays flat whatever the number of cases). The case rows come from the database
+as plain values (:meth:`storage.report_queries.ReportQueries.case_rows`), a batch at a time,
+and are written cell by cell in a worker thread while the event loop reads the next batch: a
+weekly list of 40,000 cases on a million takes a few seconds, off the event loop (a weekly job;
+docs/benchmarks.md). Local times are written as Excel serials by XlsxWriter from the local
+date and time, exact to the microsecond (LibreOffice cuts the seconds it does not show, so a
+serial a few microseconds early would show 11:00:00 as 10:59:59). No description and no
+contact is ever written: a denouncer's identity cannot leak from here, only the anonymous flag.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,8 +28,8 @@ from xlsxwriter import Workbook  # type: ignore[import-untyped]
 from bot.dialog.catalog import Translator
 from bot.reports.figures import Cell, Figures
 from bot.services.cases import CASE_TYPES
-from bot.transports.base import plain_text
-from storage.report_queries import CASE_SHEET_COLUMNS, FINISHED_STATUSES, OPEN_STATUSES, CaseSheet
+from bot.text import plain_text
+from storage.report_queries import FINISHED_STATUSES, OPEN_STATUSES, CaseRow
 
 Value = str | int | float | date | datetime | None
 
@@ -241,220 +237,123 @@ def write_annex(t: Translator, figures: Figures, title: str, path: Path) -> Path
     return path
 
 
-_SHEET = "xl/worksheets/sheet1.xml"  # the case sheet: the first sheet of the case workbook
-# zlib level of the case workbook. The case sheet is tens of megabytes of repetitive XML: level 1
-# compresses it about three times faster than the default 6, into a file about a quarter larger.
-_COMPRESSION = 1
-_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$")
-_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
-_ESCAPED_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-
-
-def _text(text: str) -> str:
-    """The ``<t>`` element of a string, escaped as XlsxWriter escapes it."""
-    if _NEEDS_ESCAPE.search(text) is None:
-        return f"<t>{text}</t>"
-    data = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
-    data = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", data)
-    data = data.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-    data = data.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f"<t{space}>{data}</t>"
+# The case sheet's columns: their label key (reports.col.*) and width.
+_CASE_COLUMNS = (
+    ("code", 18),
+    ("type", 12),
+    ("unit", 28),
+    ("channel", 10),
+    ("anonymous", 9),
+    ("status", 16),
+    ("received", 17),
+    ("accepted", 17),
+    ("first_reply", 17),
+    ("resolved", 17),
+    ("closed", 17),
+    ("first_due", 12),
+    ("final_due", 12),
+    ("extensions", 9),
+    ("on_time", 12),
+    ("handling_days", 10),
+    ("score", 9),
+    ("solved", 10),
+)
 
 
 async def write_cases(
     t: Translator,
     figures: Figures,
     title: str,
-    rows: AsyncIterator[tuple[str, int]],
-    total: int,
-    strings: Sequence[str],
+    batches: AsyncIterator[Sequence[CaseRow]],
     path: Path,
     progress: Callable[[int], None] = lambda _: None,
 ) -> int:
     """The case list (first sheet) and the tables; returns the number of cases written.
 
-    ``rows`` gives the case rows as SpreadsheetML in batches (text, number of rows), written by
-    the database (:meth:`storage.report_queries.ReportQueries.case_sheet_rows`) with the
-    labels and styles of :func:`case_sheet`; ``total`` is how many there are; ``strings`` the
-    shared strings of that :class:`CaseSheet`. XlsxWriter writes the workbook (in a thread)
-    with only the header row in the case sheet; the rows are then streamed into that sheet
-    while the archive is copied, each batch compressed in a worker thread while the database
-    produces the next, and the shared strings are added.
+    XlsxWriter works in a worker thread, one batch at a time, while the event loop reads the
+    next batch from the database: the loop stays free for the bot's chats meanwhile.
     """
-    await asyncio.to_thread(_case_workbook, t, figures, title, path)
-    return await _stream_rows(path, rows, total, strings, progress)
-
-
-# The case workbook numbers its cell styles in this order before anything is written (bold 1,
-# date 2, date and time 3; 0 is Excel's default), so that the database is told the styles of
-# the rows before XlsxWriter has run.
-_DATE_STYLE, _DATETIME_STYLE = 2, 3
-
-
-def case_sheet(t: Translator, units: dict[int, str]) -> CaseSheet:
-    """The labels and styles the database needs to write the case rows; ``units``: names by id.
-
-    Each label is a shared string of the case workbook: a row holds its index, not its text
-    (a third of the sheet's size, and every row's text stays ASCII, which Python and zlib
-    handle faster than Vietnamese text).
-    """
-    strings: dict[str, int] = {}
-
-    def cell(label: str) -> str:
-        return f'<c t="s"><v>{strings.setdefault(label, len(strings))}</v></c>'
-
-    return CaseSheet(
-        types={name: cell(_label(t, f"case_type.{name}")) for name in CASE_TYPES},
-        units={unit_id: cell(name) for unit_id, name in units.items()},
-        statuses={name: cell(_label(t, f"reports.status.{name}")) for name in (*OPEN_STATUSES, *FINISHED_STATUSES)},
-        verdicts={key: cell(_label(t, f"reports.verdict.{key}")) for key in ("on_time", "late", "open", "overdue")},
-        yes=cell(_label(t, "reports.col.yes")),
-        no=cell(_label(t, "reports.col.no")),
-        date_style=_DATE_STYLE,
-        datetime_style=_DATETIME_STYLE,
-        strings=tuple(strings),
-    )
-
-
-def _case_workbook(t: Translator, figures: Figures, title: str, path: Path) -> None:
-    """The case workbook with the header row only in its case sheet."""
-    workbook, formats = _open(path)
-    for number, used in enumerate((formats.bold, formats.date, formats.datetime), start=1):
-        assert used._get_xf_index() == number
-    # The case list is the first sheet: XlsxWriter orders sheets as they are added.
-    sheet = workbook.add_worksheet(_label(t, "reports.xlsx.sheet_cases")[:31])
-    for table in tables(t, figures):
-        _write_table(workbook, formats, table, title)
-    columns = (
-        ("code", 18),
-        ("type", 12),
-        ("unit", 28),
-        ("channel", 10),
-        ("anonymous", 9),
-        ("status", 16),
-        ("received", 17),
-        ("accepted", 17),
-        ("first_reply", 17),
-        ("resolved", 17),
-        ("closed", 17),
-        ("first_due", 12),
-        ("final_due", 12),
-        ("extensions", 9),
-        ("on_time", 12),
-        ("handling_days", 10),
-        ("score", 9),
-        ("solved", 10),
-    )
-    assert len(columns) == CASE_SHEET_COLUMNS
-    for index, (name, width) in enumerate(columns):
-        sheet.set_column(index, index, width)
-        sheet.write_string(0, index, _label(t, f"reports.col.{name}"), formats.bold)
-    sheet.freeze_panes(1, 1)
-    workbook.close()
-
-
-async def _stream_rows(
-    path: Path,
-    chunks: AsyncIterator[tuple[str, int]],
-    total: int,
-    strings: Sequence[str],
-    progress: Callable[[int], None],
-) -> int:
-    """Rewrite the archive at ``path`` with the rows of ``chunks`` in its case sheet, numbered
-    from 2 (row 1 is the header), and ``strings`` as its shared strings; returns how many rows
-    were written."""
-    source = path.with_name(path.name + ".partial")
-    await asyncio.to_thread(path.replace, source)
+    sheet = await asyncio.to_thread(_CaseSheet, t, figures, title, path)
     count = 0
+    writing: asyncio.Future[None] | None = None
     try:
-        with (
-            zipfile.ZipFile(source) as original,
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESSION) as result,
-        ):
-            parts = {info.filename for info in original.infolist()}
-            # In constant_memory mode XlsxWriter writes inline strings only: the table is ours.
-            assert _SHARED_STRINGS not in parts and _SHEET in parts, parts
-            for info in original.infolist():
-                if info.filename == _CONTENT_TYPES:
-                    result.writestr(info, _with_shared_strings_type(original.read(info).decode("utf-8")))
-                elif info.filename == _WORKBOOK_RELATIONS:
-                    result.writestr(info, _with_shared_strings_relation(original.read(info).decode("utf-8")))
-                elif info.filename != _SHEET:
-                    result.writestr(info, original.read(info))
-                else:
-                    count = await _write_sheet(result, original.read(info).decode("utf-8"), chunks, total, progress)
-            result.writestr(_SHARED_STRINGS, _shared_strings(strings))
-    finally:
-        source.unlink(missing_ok=True)
-    return count
-
-
-async def _write_sheet(
-    result: zipfile.ZipFile,
-    header: str,
-    chunks: AsyncIterator[tuple[str, int]],
-    total: int,
-    progress: Callable[[int], None],
-) -> int:
-    """The case sheet: XlsxWriter's ``header`` sheet with the rows of ``chunks`` added."""
-    head, tail = header.split("</sheetData>", 1)
-    last = f"{_column(CASE_SHEET_COLUMNS - 1)}{total + 1}"
-    head = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', head, count=1)
-    count = 0
-    with result.open(_SHEET, "w") as target:
-
-        def write(data: bytes) -> None:
-            target.write(data)
-
-        write(head.encode("utf-8"))
-        writing: asyncio.Future[None] | None = None
-        async for data_text, rows in chunks:
-            data = data_text.encode("utf-8")
-            count += rows
+        async for batch in batches:
             if writing is not None:
                 await writing
-            # zlib and the file write release the GIL: this batch is compressed while the
-            # database produces the next one.
-            writing = asyncio.ensure_future(asyncio.to_thread(write, data))
-            progress(rows)
+            writing = asyncio.ensure_future(asyncio.to_thread(sheet.write_rows, batch))
+            count += len(batch)
+            progress(len(batch))
         if writing is not None:
             await writing
-        write(("</sheetData>" + tail).encode("utf-8"))
+    finally:
+        if writing is not None:
+            await asyncio.gather(writing, return_exceptions=True)
+        await asyncio.to_thread(sheet.close)
     return count
 
 
-_SHARED_STRINGS = "xl/sharedStrings.xml"
-_CONTENT_TYPES = "[Content_Types].xml"
-_WORKBOOK_RELATIONS = "xl/_rels/workbook.xml.rels"
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-_SHARED_STRINGS_RELATION = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+class _CaseSheet:
+    """The case workbook being written: its first sheet, the case list, filled row by row
+    (``constant_memory``: each row goes to disk once the next one starts), then the tables."""
 
+    def __init__(self, t: Translator, figures: Figures, title: str, path: Path) -> None:
+        self.workbook, self.formats = _open(path)
+        self.figures, self.tz = figures, figures.window.tz
+        self.types: dict[str, str] = {name: _label(t, f"case_type.{name}") for name in CASE_TYPES}
+        self.statuses = {name: _label(t, f"reports.status.{name}") for name in (*OPEN_STATUSES, *FINISHED_STATUSES)}
+        self.verdicts = {key: _label(t, f"reports.verdict.{key}") for key in ("on_time", "late", "open", "overdue")}
+        self.yes_no = {True: _label(t, "reports.col.yes"), False: _label(t, "reports.col.no")}
+        # The case list is the first sheet: XlsxWriter orders sheets as they are added.
+        self.sheet = self.workbook.add_worksheet(_label(t, "reports.xlsx.sheet_cases")[:31])
+        for index, (name, width) in enumerate(_CASE_COLUMNS):
+            self.sheet.set_column(index, index, width)
+            self.sheet.write_string(0, index, _label(t, f"reports.col.{name}"), self.formats.bold)
+        self.sheet.freeze_panes(1, 1)
+        self.row = 0
+        self.tables = tables(t, figures), title
 
-def _shared_strings(strings: Sequence[str]) -> str:
-    items = "".join(f"<si>{_text(text)}</si>" for text in strings)
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<sst xmlns="{_MAIN}" uniqueCount="{len(strings)}">{items}</sst>'
-    )
+    def _moment(self, column: int, value: datetime | None) -> None:
+        """A UTC timestamp as the local date and time (Excel has no time zones)."""
+        if value is not None:
+            self.sheet.write_datetime(
+                self.row, column, value.astimezone(self.tz).replace(tzinfo=None), self.formats.datetime
+            )
 
+    def write_rows(self, rows: Sequence[CaseRow]) -> None:
+        sheet, date_format = self.sheet, self.formats.date
+        for case in rows:
+            self.row += 1
+            row = self.row
+            sheet.write_string(row, 0, case.code)
+            sheet.write_string(row, 1, self.types.get(case.type, case.type))
+            sheet.write_string(row, 2, self.figures.unit_name(case.unit_id))
+            sheet.write_string(row, 3, case.channel)
+            sheet.write_string(row, 4, self.yes_no[bool(case.anonymous)])
+            sheet.write_string(row, 5, self.statuses.get(case.status, case.status))
+            self._moment(6, case.received_at)
+            self._moment(7, case.accepted_at)
+            self._moment(8, case.first_reply_at)
+            self._moment(9, case.resolved_at)
+            self._moment(10, case.closed_at)
+            sheet.write_datetime(row, 11, case.first_due, date_format)
+            if case.final_due is not None:
+                sheet.write_datetime(row, 12, case.final_due, date_format)
+            sheet.write_number(row, 13, case.extensions)
+            sheet.write_string(row, 14, self.verdicts[case.verdict])
+            finished = case.resolved_at or case.closed_at
+            if case.verdict in ("on_time", "late") and finished is not None:
+                days = (finished - case.received_at).total_seconds() / 86400.0
+                sheet.write_number(row, 15, _round(days))
+            if case.score is not None:
+                sheet.write_number(row, 16, case.score)
+            if case.solved is not None:
+                sheet.write_string(row, 17, self.yes_no[bool(case.solved)])
 
-def _with_shared_strings_type(types: str) -> str:
-    override = f'<Override PartName="/{_SHARED_STRINGS}" ContentType="{_SHARED_STRINGS_TYPE}"/>'
-    return types.replace("</Types>", override + "</Types>", 1)
-
-
-def _with_shared_strings_relation(relations: str) -> str:
-    number = max((int(found) for found in re.findall(r'Id="rId(\d+)"', relations)), default=0) + 1
-    relation = f'<Relationship Id="rId{number}" Type="{_SHARED_STRINGS_RELATION}" Target="sharedStrings.xml"/>'
-    return relations.replace("</Relationships>", relation + "</Relationships>", 1)
-
-
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    def close(self) -> None:
+        """The autofilter over the rows written, the tables' sheets, and the file itself."""
+        if self.row:
+            self.sheet.autofilter(0, 0, self.row, len(_CASE_COLUMNS) - 1)
+        found, title = self.tables
+        for table in found:
+            _write_table(self.workbook, self.formats, table, title)
+        self.workbook.close()

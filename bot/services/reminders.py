@@ -115,13 +115,3 @@ async def _close_unrated(uow: UnitOfWork, services: Services) -> None:
         case.status = "closed"
         case.closed_at = services.clock()
         await uow.cases.save(case)
-
-
-async def daily_job() -> None:
-    """The scheduler's entry point (``bot.services.reminders:daily_job``)."""
-    from bot.scheduler import current_app
-
-    app = current_app()
-    today = app.services.deadlines.local_date(app.services.clock())
-    if app.services.deadlines.calendar.is_working_day(today):
-        await run_daily(app.db, app.services, today)

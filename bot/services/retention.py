@@ -60,11 +60,3 @@ async def run_daily(db: Database, services: Services) -> Purged | None:
         )
     log.info("retention purge %s: %s", today, asdict(purged))
     return purged
-
-
-async def daily_job() -> None:
-    """The scheduler's entry point (``bot.services.retention:daily_job``)."""
-    from bot.scheduler import current_app
-
-    app = current_app()
-    await run_daily(app.db, app.services)

@@ -8,6 +8,7 @@ import re
 from typing import Any, Protocol
 
 from bot.dialog.types import Outgoing
+from bot.text import plain_text
 
 
 class DeliveryError(Exception):
@@ -64,14 +65,6 @@ class Sender(Protocol):
 
     async def deliver(self, message: Outgoing) -> None:
         """Send one message; raise DeliveryError on failure."""
-
-
-_TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
-
-
-def plain_text(text: str) -> str:
-    """Catalog HTML as plain text, for channels without markup (console, Zalo)."""
-    return html.unescape(_TAG.sub("", text))
 
 
 def numbered(message: Outgoing) -> str:

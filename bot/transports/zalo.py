@@ -39,7 +39,8 @@ from aiohttp import web
 from bot.app import App
 from bot.config import ConfigError, ZaloConfig
 from bot.dialog.types import Inbound, Outgoing
-from bot.transports.base import BodyRefused, DeliveryError, numbered, parse_json_body, plain_text, split_text
+from bot.text import plain_text
+from bot.transports.base import BodyRefused, DeliveryError, numbered, parse_json_body, split_text
 
 log = logging.getLogger(__name__)
 

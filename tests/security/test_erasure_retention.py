@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.app import App
-from bot.scheduler import start_scheduler, stop_scheduler
+from bot.scheduler import Scheduler, jobs, next_run
 from bot.services import retention
 from bot.services.cases import OPEN_STATUSES
 from storage.models import (
@@ -242,15 +242,11 @@ async def test_the_identity_on_a_closed_legal_case_is_erased_after_the_records_p
     assert (contact.full_name, contact.phone, contact.address) == (None, None, None)
 
 
-async def test_the_retention_job_is_scheduled_once(app: App) -> None:
-    scheduler = await start_scheduler(app)
-    try:
-        jobs = [job for job in scheduler.get_jobs() if job.func_ref == "bot.services.retention:daily_job"]
-        assert [job.id for job in jobs] == ["retention"]
-    finally:
-        stop_scheduler(scheduler)
-    again = await start_scheduler(app)
-    try:
-        assert [job.id for job in again.get_jobs() if job.id == "retention"] == ["retention"]
-    finally:
-        stop_scheduler(again)
+async def test_the_retention_job_is_scheduled_once_a_night(app: App, clock: FakeClock) -> None:
+    [job] = [job for job in jobs(app.config) if job.name == "retention"]
+    local = next_run(job, clock()).astimezone(app.config.deployment.tz)
+    assert local.strftime("%H:%M") == app.config.retention.time
+    scheduler = Scheduler(app, jobs(app.config))
+    await scheduler.run_due()
+    await scheduler.run_due()  # a second look the same night runs nothing again
+    assert [run.kind for run in await _rows(app, ReportRun) if run.kind == "retention"] == ["retention"]

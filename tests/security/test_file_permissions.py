@@ -1,6 +1,6 @@
 """Issue #12, item 7: the files that hold personal data are readable by their owner only.
 
-The database (and SQLite's -wal and -shm beside it), its folder, the scheduler's job file, the
+The database (and SQLite's -wal and -shm beside it), its folder, the
 report files and their folders, and backups used to be created with the process's umask
 (usually 022: readable by every local user). Each test sets a permissive umask first, so that
 what it checks is the bot's doing, not the environment's.
@@ -21,7 +21,6 @@ from sqlalchemy import text
 from bot.app import open_app
 from bot.outbox import OutboxWorker
 from bot.reports import service
-from bot.scheduler import create_scheduler
 from bot.transports.telegram import TelegramTransport
 from storage.backup import backup
 from storage.models import Staff
@@ -82,17 +81,6 @@ async def test_an_existing_readable_database_is_made_private(tmp_path: Path) -> 
             assert mode(file) == 0o600, f"{file.name}: {oct(mode(file))}"
     finally:
         await db.close()
-
-
-async def test_the_scheduler_job_file_is_private(tmp_path: Path) -> None:
-    config = make_config(f"sqlite:///{tmp_path / 'var' / 'tiepdan.db'}")
-    scheduler = create_scheduler(config)
-    scheduler.start(paused=True)
-    try:
-        jobs = tmp_path / "var" / "tiepdan-jobs.db"
-        assert jobs.exists() and mode(jobs) == 0o600
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 async def test_report_files_and_their_folder_are_private(database_url: str, clock: FakeClock, tmp_path: Path) -> None:
