@@ -130,8 +130,9 @@ async def test_scheduler_jobs_and_their_next_runs(database_url: str) -> None:
     assert [job.next_run_at for job in report.jobs] == sorted(expected.values())
     listed = health.as_json(report, config.deployment.tz)["jobs"]
     assert listed[0] == {"id": "retention", "next_run_at": "2026-11-28T03:30:00+07:00"}
-    assert "jobs      next runs: retention 2026-11-28 03:30:00, reminders 2026-11-28 07:00:00, report_weekly" in health.as_text(
-        report, config.deployment.tz
+    assert (
+        "jobs      next runs: retention 2026-11-28 03:30:00, reminders 2026-11-28 07:00:00, report_weekly"
+        in health.as_text(report, config.deployment.tz)
     )
 
 
