@@ -4,9 +4,9 @@ Why this module exists: several features run at fixed local times, and a restart
 lose nor repeat them. One rule per job says when it falls due: ``latest(now)``, the latest
 moment at or before ``now`` it was due (the reports' rule is
 :func:`bot.reports.service.occurrence`, the reminders' a time of day). Nothing else decides:
-an asyncio task looks once a minute (:data:`TICK`) and runs each job whose latest due moment
-changed since it last looked, and at start runs every job once, which is the catch-up after
-downtime. Whether a run does anything is the job's own business and is recorded in the
+APScheduler is only the timer, one interval job in memory that looks once a minute
+(:data:`TICK`) and runs each job whose latest due moment changed since it last looked; its
+first look at start runs every job once, which is the catch-up after downtime. Whether a run does anything is the job's own business and is recorded in the
 database: the reports and the reminders write a ``report_runs`` row in the transaction that
 sends them, so a job run twice (a restart, a crash, a second look) sends nothing twice. No job
 is stored anywhere else: the rules live in the code and the configuration.
@@ -21,9 +21,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
 from bot.reports import service as reports
@@ -111,7 +114,8 @@ class Scheduler:
         self.app = app
         self.jobs = scheduled
         self._seen: dict[str, datetime] = {}  # each job's latest due moment already run
-        self._task: asyncio.Task[None] | None = None
+        self._timer = AsyncIOScheduler(timezone=UTC)
+        self._looking: asyncio.Task[object] | None = None
 
     async def run_due(self) -> None:
         """Run every job whose latest due moment has not been run by this process yet."""
@@ -129,25 +133,43 @@ class Scheduler:
             except Exception:
                 log.exception("the scheduled job %s (due %s) failed", job.name, due)
 
-    async def _run_forever(self) -> None:
-        while True:
+    async def _look(self) -> None:
+        """One look at the clock, as the timer's job; remembered so that a stop can wait for it."""
+        self._looking = asyncio.current_task()
+        try:
             await self.run_due()
-            await asyncio.sleep(TICK)
+        finally:
+            self._looking = None
 
     def start(self) -> None:
+        now = self.app.services.clock()
         for job in self.jobs:
-            log.info("scheduled %s: next run %s", job.name, next_run(job, self.app.services.clock()))
-        self._task = asyncio.create_task(self._run_forever(), name="scheduler")
+            log.info("scheduled %s: next run %s", job.name, next_run(job, now))
+        # The timer only says "look now"; when a job falls due is decided by its rule above. The
+        # first look is at once (the catch-up); a look still running when the next is due is
+        # not doubled (max_instances=1) and missed looks collapse into one (coalesce).
+        self._timer.add_job(
+            self._look,
+            IntervalTrigger(seconds=TICK),
+            id="look",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._timer.start()
 
     async def stop(self) -> None:
-        """Stop looking; a job running now is cancelled (it sends in one transaction, or not).
+        """Stop the timer; a job running now is cancelled (it sends in one transaction, or not).
         Shutting down waits for it at most :data:`STOP_WAIT` seconds."""
-        if self._task is not None:
-            self._task.cancel()
-            done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT)
+        if self._timer.running:
+            self._timer.shutdown(wait=False)
+        looking = self._looking
+        if looking is not None and not looking.done():
+            looking.cancel()
+            done, _ = await asyncio.wait({looking}, timeout=STOP_WAIT)
             if not done:
                 log.warning("a scheduled job did not stop within %.0f s", STOP_WAIT)
-            self._task = None
 
 
 async def start_scheduler(app: App) -> Scheduler:
