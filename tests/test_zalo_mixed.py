@@ -51,9 +51,15 @@ async def both(database_url: str) -> AsyncIterator[Both]:
         running = asyncio.create_task(cli._run(config, stop), name="bot-run")
         db = Database(database_url)
         try:
-            # Both channels are up once each has asked for updates.
-            await tg.wait_until(lambda: bool(tg.calls_of("getUpdates")) or running.done(), what="telegram polling")
-            await zalo.wait_until(lambda: bool(zalo.calls_of("getUpdates")) or running.done(), what="zalo polling")
+            # Both channels are up once each has asked for updates (a start on a loaded machine
+            # takes seconds: migrations, reference data, both channels' getMe).
+            up = 30.0
+            await tg.wait_until(
+                lambda: bool(tg.calls_of("getUpdates")) or running.done(), timeout=up, what="telegram polling"
+            )
+            await zalo.wait_until(
+                lambda: bool(zalo.calls_of("getUpdates")) or running.done(), timeout=up, what="zalo polling"
+            )
             assert not running.done(), running.exception()
             yield Both(tg, zalo, config, db)
         finally:
