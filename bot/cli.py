@@ -98,12 +98,14 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
     zalo_on = config.zalo.enabled and bool(config.zalo.token)
     if config.zalo.enabled and not config.zalo.token:
         log.warning("zalo.enabled is true but zalo.token is empty: Zalo is not started")
-    if not telegram_on and not zalo_on:
-        log.info("no Telegram token and no enabled Zalo bot configured: starting the console chat")
+    zalo_oa_on = config.zalo_oa.enabled
+    if not telegram_on and not zalo_on and not zalo_oa_on:
+        log.info("no Telegram token, no enabled Zalo bot or OA configured: starting the console chat")
         return await _console(config)
     from bot.outbox import OutboxWorker
     from bot.transports.telegram import TelegramTransport
     from bot.transports.zalo import ZaloTransport
+    from bot.transports.zalo_oa import ZaloOaTransport
 
     app = await open_app(config)
     _settle_garbage_collector()
@@ -113,13 +115,15 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         if worker is not None:
             worker.wake()
 
-    transports: list[TelegramTransport | ZaloTransport] = []
-    started: list[TelegramTransport | ZaloTransport] = []
+    transports: list[TelegramTransport | ZaloTransport | ZaloOaTransport] = []
+    started: list[TelegramTransport | ZaloTransport | ZaloOaTransport] = []
     try:
         if telegram_on:
             transports.append(TelegramTransport(app, on_queued=wake))
         if zalo_on:
             transports.append(ZaloTransport(app, on_queued=wake))
+        if zalo_oa_on:
+            transports.append(ZaloOaTransport(app, on_queued=wake))
         # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
         worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock, services=app.services)
         if stop is None:
@@ -137,7 +141,7 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
                 await transport.start()
                 started.append(transport)
             outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
-            modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode}
+            modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode, "zalo_oa": "webhook"}
             log.info("tiepdan running on %s", ", ".join(f"{t.channel} ({modes[t.channel]})" for t in transports))
             try:
                 await stop.wait()

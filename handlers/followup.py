@@ -125,8 +125,9 @@ async def collect(turn: Turn) -> Next:
     inbound = turn.inbound
     if turn.choice == DONE:
         return await finish(turn)
-    if inbound.kind == "photo" and inbound.attachment:
-        turn.data["photos"].append({"kind": "photo", "file": inbound.attachment})
+    attachment = inbound.kept_attachment()
+    if attachment is not None:
+        turn.data["photos"].append(attachment)
         if turn.text:  # the caption, without invisible characters
             turn.data["parts"].append(turn.text[:2000])
     elif inbound.kind == "text" and turn.text:
@@ -163,7 +164,8 @@ async def more_info(turn: Turn) -> Next:
     said = smalltalk.kind(turn.text) if inbound.kind == "text" else None
     if said is not None:  # "cảm ơn", "ok": the citizen has finished
         return done(menu(turn, "home.thanks" if said == "thanks" else "menu.more"))
-    photos = [{"kind": "photo", "file": inbound.attachment}] if inbound.kind == "photo" and inbound.attachment else []
+    attachment = inbound.kept_attachment()
+    photos = [attachment] if attachment is not None else []
     text = clean(turn.text)[:2000]
     if not photos and not (inbound.kind == "text" and text):
         return goto("more", turn.say("petition.describe_unsupported"))

@@ -220,10 +220,11 @@ async def describe(turn: Turn) -> Next:
         draft.description = "\n".join(parts)
         _save(turn, draft)
         return _ask_contact(turn)
-    if inbound.kind == "photo" and inbound.attachment:
+    attachment = inbound.kept_attachment()
+    if attachment is not None:
         if len(draft.attachments) >= MAX_PHOTOS:
             return goto("describe", turn.say("petition.too_many_photos", limit=MAX_PHOTOS))
-        draft.attachments.append({"kind": "photo", "file": inbound.attachment})
+        draft.attachments.append(attachment)
         if turn.text:  # the caption, without invisible characters
             parts.append(turn.text[: cases.DESCRIPTION_MAX])
     elif inbound.kind == "location" and inbound.location:

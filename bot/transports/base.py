@@ -12,11 +12,15 @@ from bot.dialog.types import Outgoing
 class DeliveryError(Exception):
     """A message could not be delivered now (retry later) or ever (permanent)."""
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None, hold: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        # The channel refuses it until the person writes again (outside its reply window).
+        self.hold = hold
 
 
 class Sender(Protocol):
