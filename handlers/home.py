@@ -105,6 +105,9 @@ async def free_text(turn: Turn) -> Next:
         return done(menu(turn, "menu.more"))
     if attachment is not None or kind == "location":
         return done(menu(turn, "home.media_outside_flow"))
+    if kind == "other" and turn.inbound.other in ("sticker", "withheld"):
+        # A sticker is a friendly gesture; "withheld" is Zalo hiding a protected sender's content.
+        return done(menu(turn, f"home.{turn.inbound.other}"))
     if kind in ("other", "contact"):
         return done(menu(turn, "home.unsupported"))
     if turn.text and turn.services.faq is not None and len(turn.services.faq) > 0:

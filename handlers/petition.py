@@ -375,5 +375,15 @@ async def confirm(turn: Turn) -> Next:
     key = "petition.received_tip" if draft.anonymous else "petition.received"
     return done(
         turn.say(key, code=case.code, due=due.strftime("%d/%m/%Y"), type=turn.t(f"case_type.{case.type}")),
+        *_window_note(turn),
         menu(turn, "menu.after_case"),
     )
+
+
+def _window_note(turn: Turn) -> list[Reply]:
+    """On a channel that may answer only for a while after the person's last message (the Zalo
+    OA), say how notices reach them after that."""
+    window = turn.services.reply_windows.get(turn.inbound.channel)
+    if window is None:
+        return []
+    return [turn.say("petition.window_note", days=max(1, round(window.total_seconds() / 86400)))]
