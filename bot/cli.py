@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo-data", help="add synthetic cases over the past 12 months")
     demo.add_argument("--cases", type=int, required=True)
     demo.add_argument("--seed", type=int, default=1)
+    oa = commands.add_parser("zalo-oa", help="Zalo Official Account")
+    oa_actions = oa.add_subparsers(dest="action", required=True)
+    authorize = oa_actions.add_parser(
+        "authorize", help="print the OAuth v4 address to approve the app; with --code, store the tokens"
+    )
+    authorize.add_argument("--code", help="the code Zalo put in the callback address after approval")
+    authorize.add_argument("--verifier", help="the PKCE verifier printed with the address (or set in the console)")
     return parser
 
 
@@ -317,6 +324,54 @@ async def _demo_data(config: Config, cases: int, seed: int) -> int:
     return 0
 
 
+async def _zalo_oa_authorize(config: Config, code: str | None, verifier: str | None) -> int:
+    """Step 1 (no code): print the approval address and the PKCE verifier. Step 2: exchange the code."""
+    import secrets
+
+    import aiohttp
+
+    from bot.services.container import system_clock
+    from bot.transports.zalo_oa_tokens import (
+        OAuthClient,
+        OAuthRefused,
+        TokenKeeper,
+        authorization_url,
+        pkce_challenge,
+        pkce_pair,
+    )
+
+    oa = config.zalo_oa
+    for key in ("app_id", "app_secret", "redirect_uri"):
+        if not getattr(oa, key):
+            raise ConfigError(f"zalo_oa.{key}: empty (see docs/zalo-oa.md)")
+    if code is None:
+        if verifier is None:
+            verifier, challenge = pkce_pair()
+        else:
+            challenge = pkce_challenge(verifier)
+        print("1. Open this address as an administrator of the OA and approve the app:")
+        print(f"   {authorization_url(oa, challenge, secrets.token_urlsafe(12))}")
+        print("2. Zalo then opens the callback address with ?code=...; within 10 minutes run:")
+        print(f"   python -m bot zalo-oa authorize --code <the code> --verifier {verifier}")
+        return 0
+    if not verifier:
+        raise ConfigError("zalo-oa authorize: --verifier is needed with --code (the one printed with the address)")
+    db = Database(config.database.url)
+    try:
+        await db.upgrade()
+        async with aiohttp.ClientSession() as session:
+            try:
+                pair = await OAuthClient(oa, lambda: session).authorize(code, verifier)
+            except OAuthRefused as exc:
+                print(f"error: Zalo refused the code ({exc}); start again from step 1", file=sys.stderr)
+                return 1
+        await TokenKeeper(db, oa, system_clock, OAuthClient(oa, lambda: session)).store(pair)
+    finally:
+        await db.close()
+    print("the OA's tokens are stored; the bot refreshes them from now on")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.setup(args.log_format, verbose=args.verbose)
@@ -344,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_report(config, args.period, args.out, args.unit))
         if args.command == "demo-data":
             return asyncio.run(_demo_data(config, args.cases, args.seed))
+        if args.command == "zalo-oa":
+            return asyncio.run(_zalo_oa_authorize(config, args.code, args.verifier))
     except (ConfigError, DataError, FaqDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage, ProcessedUpdate, Unit
+from storage.models import OAuthTokens, OutboxMessage, ProcessedUpdate, Unit
 
 JOBS_TABLE = "apscheduler_jobs"
 
@@ -85,3 +85,9 @@ async def scheduled_jobs(connection: AsyncConnection) -> list[ScheduledJob] | No
         ScheduledJob(str(job_id), None if stamp is None else datetime.fromtimestamp(float(stamp), UTC))
         for job_id, stamp in result.all()
     ]
+
+
+async def oauth_tokens(session: AsyncSession, name: str) -> OAuthTokens | None:
+    """A channel account's stored tokens (expiry, interrupted refresh, problem), if any."""
+    result = await session.exec(select(OAuthTokens).where(OAuthTokens.name == name))
+    return result.first()

@@ -61,7 +61,9 @@ class OaBot:
 
 
 @contextlib.asynccontextmanager
-async def running_oa(database_url: str, clock: FakeClock, fake: FakeZaloOa, **overrides: object) -> AsyncIterator[OaBot]:
+async def running_oa(
+    database_url: str, clock: FakeClock, fake: FakeZaloOa, **overrides: object
+) -> AsyncIterator[OaBot]:
     section = oa_section(fake, **overrides)
     config = make_config(database_url, zalo_oa=section, outbox={"chat_interval_seconds": 0.05})
     app = await open_app(config, clock=clock, migrate=False)

@@ -287,6 +287,12 @@ class TokenKeeper:
 
     async def _claim(self, stale: str | None) -> str | tuple[str, str]:
         """Take the refresh: (claim id, refresh token), or the access token when none is needed."""
+        outcome = await self._try_claim(stale)
+        if isinstance(outcome, TokenUnavailable):
+            raise outcome  # raised after the commit that recorded it
+        return outcome
+
+    async def _try_claim(self, stale: str | None) -> str | tuple[str, str] | TokenUnavailable:
         now = self.clock()
         async with self.db.unit_of_work() as uow:
             row = await uow.tokens.get(TOKEN_NAME, lock=True)
@@ -304,7 +310,7 @@ class TokenKeeper:
                 )
                 await uow.tokens.save(row)
                 log.error("zalo oa: %s", row.problem)
-                raise TokenUnavailable(row.problem)
+                return TokenUnavailable(row.problem)
             fresh = row.access_expires_at - self.refresh_before > now
             if (stale is not None and row.access_token != stale) or (stale is None and fresh):
                 self._access = (row.access_token, row.access_expires_at)
@@ -312,7 +318,7 @@ class TokenKeeper:
             if row.refresh_expires_at <= now:
                 row.problem = "the refresh token has expired: run `python -m bot zalo-oa authorize`"
                 await uow.tokens.save(row)
-                raise TokenUnavailable(row.problem)
+                return TokenUnavailable(row.problem)
             claim = secrets.token_hex(8)
             row.refresh_claim, row.refresh_claimed_at = claim, now
             await uow.tokens.save(row)
