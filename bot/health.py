@@ -9,7 +9,9 @@ call it every few minutes, a person after an upgrade). It reports:
 * when the last inbound update of each channel was processed;
 * the scheduler's stored jobs and their next run times (once the bot has run);
 * the map in force and how many units it has;
-* with ``[zalo_oa] enabled``: when the OA's access and refresh tokens expire.
+* with ``[zalo_oa] enabled``: when the OA's access and refresh tokens expire;
+* with the Zalo Bot Platform in webhook mode: whether the URL Zalo posts to (its
+  ``getWebhookInfo``) is the configured one (the one check that asks the platform).
 
 Unhealthy (exit status 1) means: the database cannot be reached, it is not at
 the head revision, the oldest pending outbox message has waited longer than
@@ -146,7 +148,27 @@ async def check(
         report.problems.append(f"no units in the map in force {report.profile}: run `python -m bot data load`")
     if report.zalo_oa is not None:
         report.problems.extend(_token_problems(report.zalo_oa, report.checked_at, config))
+    if config.zalo.enabled and config.zalo.mode == "webhook" and config.zalo.token:
+        report.problems.extend(await _zalo_webhook_problems(config, connect_timeout))
     return report
+
+
+async def _zalo_webhook_problems(config: Config, request_timeout: float) -> list[str]:
+    """Zalo Bot Platform in webhook mode: is the registered URL ours (``getWebhookInfo``)?
+
+    The one check that asks the platform rather than the database: a webhook removed or pointed
+    elsewhere (another deployment with the same token) means no message reaches this bot.
+    """
+    from bot.transports.zalo import ZaloApiError, webhook_info
+
+    try:
+        info = await webhook_info(config.zalo, request_timeout=request_timeout)
+    except (ZaloApiError, OSError, TimeoutError) as exc:
+        return [f"zalo: getWebhookInfo failed: {_one_line(exc)}"]
+    registered = str(info.get("url") or "")
+    if registered != config.zalo.webhook_url:
+        return [f"zalo: the webhook Zalo posts to is {registered or 'none'}, not {config.zalo.webhook_url}"]
+    return []
 
 
 def _token_problems(tokens: OaTokenHealth, now: datetime, config: Config) -> list[str]:
