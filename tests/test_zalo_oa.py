@@ -228,3 +228,21 @@ async def _settled(bot: OaBot) -> None:
 
 async def _outbox_status(bot: OaBot, status: str) -> list[OutboxMessage]:
     return [row for row in await bot.rows(OutboxMessage) if row.status == status]
+
+
+def test_a_tap_is_a_choice_and_a_typed_hashtag_stays_text() -> None:
+    from bot.transports.zalo_oa import to_inbound
+
+    def text_event(text: str) -> dict[str, object]:
+        return {
+            "event_name": "user_send_text",
+            "sender": {"id": "u1"},
+            "timestamp": "1",
+            "message": {"msg_id": "m", "text": text},
+        }
+
+    tap = to_inbound(text_event("#NGdO2OXvzaeY"))
+    assert tap is not None and (tap.kind, tap.token) == ("choice", "NGdO2OXvzaeY")
+    for typed in ("#khẩn", "#gấp cứu", "#"):
+        inbound = to_inbound(text_event(typed))
+        assert inbound is not None and inbound.kind == "text", typed

@@ -73,6 +73,9 @@ RATE_LIMITED = -32
 RETRYABLE = frozenset({-200, -100})  # generic send failure; an uploaded asset expired (uploaded again)
 
 _TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,20})"?')
+# A tap's payload: "#" and an option token (bot.dialog.choices.new_token: URL-safe, at most 24
+# characters), so that a hashtag typed by a person ("#khẩn") stays text.
+_TAP = re.compile(r"#([A-Za-z0-9_-]{8,24})")
 
 JSON = dict[str, Any]
 
@@ -176,8 +179,9 @@ def to_inbound(event: JSON) -> Inbound | None:
         if text is None:
             return Inbound(**base, kind="other", other="empty")
         stripped = text.strip()
-        if stripped.startswith(CHOICE_PREFIX) and len(stripped) > 1 and " " not in stripped:
-            return Inbound(**base, kind="choice", token=stripped[len(CHOICE_PREFIX) :])
+        tap = _TAP.fullmatch(stripped)
+        if tap is not None:
+            return Inbound(**base, kind="choice", token=tap.group(1))
         if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
             command, _, args = stripped[1:].partition(" ")
             return Inbound(**base, kind="command", text=stripped, command=command.lower(), args=args.strip())
