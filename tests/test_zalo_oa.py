@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -246,3 +247,26 @@ def test_a_tap_is_a_choice_and_a_typed_hashtag_stays_text() -> None:
     for typed in ("#khẩn", "#gấp cứu", "#"):
         inbound = to_inbound(text_event(typed))
         assert inbound is not None and inbound.kind == "text", typed
+
+
+async def test_200_only_after_commit_and_a_redelivery_is_not_processed_twice(bot: OaBot, fake: FakeZaloOa) -> None:
+    citizen = OaCitizen(fake)
+    original = bot.app.engine.handle
+    calls = 0
+
+    async def failing_once(inbound: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("database went away")
+        return await original(inbound)
+
+    bot.app.engine.handle = failing_once  # type: ignore[method-assign]
+    event = fake.user_event("user_send_text", citizen.user_id, {"text": "/start"})
+    status, raw = await fake.emit(event)
+    assert status == 500  # nothing committed: Zalo delivers it again
+    await citizen.expect("hệ thống đang gặp sự cố")
+    assert await bot.rows(ProcessedUpdate) == []
+    assert await fake.post_raw(raw, {"X-ZEvent-Signature": fake.sign(raw)}) == 200  # Zalo's retry
+    await citizen.expect("Bạn có đồng ý không?")
+    assert [row.update_id for row in await bot.rows(ProcessedUpdate)] == [f"m:{event['message']['msg_id']}"]
