@@ -63,6 +63,10 @@ class TokenBusy(Exception):
     """Another process is refreshing right now: try again shortly."""
 
 
+class OAuthUnreachable(TokenBusy):
+    """The OAuth server could not be reached (nothing was sent): try again later, not at once."""
+
+
 class OAuthRefused(Exception):
     """The OAuth server answered with an error (nothing was issued or rotated)."""
 
@@ -250,6 +254,8 @@ class TokenKeeper:
             for _ in range(int(CLAIM_LEASE.total_seconds() / max(self.busy_wait, 0.01)) + 1):
                 try:
                     return await self._refresh_once(stale)
+                except OAuthUnreachable:
+                    raise  # the next send or periodic check tries again
                 except TokenBusy:
                     await asyncio.sleep(self.busy_wait)
             raise TokenBusy("another process is still refreshing the zalo oa tokens")
@@ -265,7 +271,7 @@ class TokenKeeper:
         except aiohttp.ClientConnectorError as exc:
             # The connection never opened: the refresh token did not leave, it is still good.
             await self._release(claim, problem=None)
-            raise TokenBusy(f"oauth server unreachable: {type(exc).__name__}") from exc
+            raise OAuthUnreachable(f"oauth server unreachable: {type(exc).__name__}") from exc
         except OAuthRefused as exc:
             # Zalo answered with an error: nothing was rotated, and this token will not work again.
             problem = f"the refresh token was refused ({exc}): run `python -m bot zalo-oa authorize`"
