@@ -200,8 +200,12 @@ class OutboxWorker:
                 if dispatched:
                     continue
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancellation
+                # that arrives as the event is set (a stop while a send completes), and the
+                # worker then never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
         finally:
             await self._drain()
 
