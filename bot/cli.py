@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo-data", help="add synthetic cases over the past 12 months")
     demo.add_argument("--cases", type=int, required=True)
     demo.add_argument("--seed", type=int, default=1)
+    oa = commands.add_parser("zalo-oa", help="Zalo Official Account")
+    oa_actions = oa.add_subparsers(dest="action", required=True)
+    authorize = oa_actions.add_parser(
+        "authorize", help="print the OAuth v4 address to approve the app; with --code, store the tokens"
+    )
+    authorize.add_argument("--code", help="the code Zalo put in the callback address after approval")
+    authorize.add_argument("--verifier", help="the PKCE verifier printed with the address (or set in the console)")
     return parser
 
 
@@ -101,12 +108,14 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
     zalo_on = config.zalo.enabled and bool(config.zalo.token)
     if config.zalo.enabled and not config.zalo.token:
         log.warning("zalo.enabled is true but zalo.token is empty: Zalo is not started")
-    if not telegram_on and not zalo_on:
-        log.info("no Telegram token and no enabled Zalo bot configured: starting the console chat")
+    zalo_oa_on = config.zalo_oa.enabled
+    if not telegram_on and not zalo_on and not zalo_oa_on:
+        log.info("no Telegram token, no enabled Zalo bot or OA configured: starting the console chat")
         return await _console(config)
     from bot.outbox import OutboxWorker
     from bot.transports.telegram import TelegramTransport
     from bot.transports.zalo import ZaloTransport
+    from bot.transports.zalo_oa import ZaloOaTransport
 
     app = await open_app(config)
     _settle_garbage_collector()
@@ -116,13 +125,15 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         if worker is not None:
             worker.wake()
 
-    transports: list[TelegramTransport | ZaloTransport] = []
-    started: list[TelegramTransport | ZaloTransport] = []
+    transports: list[TelegramTransport | ZaloTransport | ZaloOaTransport] = []
+    started: list[TelegramTransport | ZaloTransport | ZaloOaTransport] = []
     try:
         if telegram_on:
             transports.append(TelegramTransport(app, on_queued=wake))
         if zalo_on:
             transports.append(ZaloTransport(app, on_queued=wake))
+        if zalo_oa_on:
+            transports.append(ZaloOaTransport(app, on_queued=wake))
         # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
         worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock, services=app.services)
         if stop is None:
@@ -138,7 +149,7 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
                 await transport.start()
                 started.append(transport)
             outbox_task = asyncio.create_task(worker.run_forever(), name="outbox")
-            modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode}
+            modes = {"telegram": config.telegram.mode, "zalo": config.zalo.mode, "zalo_oa": "webhook"}
             log.info("tiepdan running on %s", ", ".join(f"{t.channel} ({modes[t.channel]})" for t in transports))
             try:
                 await stop.wait()
@@ -329,6 +340,54 @@ async def _demo_data(config: Config, cases: int, seed: int) -> int:
     return 0
 
 
+async def _zalo_oa_authorize(config: Config, code: str | None, verifier: str | None) -> int:
+    """Step 1 (no code): print the approval address and the PKCE verifier. Step 2: exchange the code."""
+    import secrets
+
+    import aiohttp
+
+    from bot.services.container import system_clock
+    from bot.transports.zalo_oa_tokens import (
+        OAuthClient,
+        OAuthRefused,
+        TokenKeeper,
+        authorization_url,
+        pkce_challenge,
+        pkce_pair,
+    )
+
+    oa = config.zalo_oa
+    for key in ("app_id", "app_secret", "redirect_uri"):
+        if not getattr(oa, key):
+            raise ConfigError(f"zalo_oa.{key}: empty (see docs/zalo-oa.md)")
+    if code is None:
+        if verifier is None:
+            verifier, challenge = pkce_pair()
+        else:
+            challenge = pkce_challenge(verifier)
+        print("1. Open this address as an administrator of the OA and approve the app:")
+        print(f"   {authorization_url(oa, challenge, secrets.token_urlsafe(12))}")
+        print("2. Zalo then opens the callback address with ?code=...; within 10 minutes run:")
+        print(f"   python -m bot zalo-oa authorize --code <the code> --verifier {verifier}")
+        return 0
+    if not verifier:
+        raise ConfigError("zalo-oa authorize: --verifier is needed with --code (the one printed with the address)")
+    db = Database(config.database.url)
+    try:
+        await db.upgrade()
+        async with aiohttp.ClientSession() as session:
+            try:
+                pair = await OAuthClient(oa, lambda: session).authorize(code, verifier)
+            except OAuthRefused as exc:
+                print(f"error: Zalo refused the code ({exc}); start again from step 1", file=sys.stderr)
+                return 1
+        await TokenKeeper(db, oa, system_clock, OAuthClient(oa, lambda: session)).store(pair)
+    finally:
+        await db.close()
+    print("the OA's tokens are stored; the bot refreshes them from now on")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Whatever the bot and its commands write (the database, reports, exports, backups) holds
     # personal data: readable by this user only, whatever umask the shell or service gave us.
@@ -361,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_report(config, args.period, args.out, args.unit))
         if args.command == "demo-data":
             return asyncio.run(_demo_data(config, args.cases, args.seed))
+        if args.command == "zalo-oa":
+            return asyncio.run(_zalo_oa_authorize(config, args.code, args.verifier))
     except (ConfigError, DataError, FaqDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

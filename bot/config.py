@@ -20,6 +20,9 @@ ENV_CONFIG = "TIEPDAN_CONFIG"
 ENV_TOKEN = "TIEPDAN_TELEGRAM_TOKEN"
 ENV_DATABASE_URL = "TIEPDAN_DATABASE_URL"
 ENV_ZALO_TOKEN = "TIEPDAN_ZALO_TOKEN"
+ENV_ZALO_OA_APP_SECRET = "TIEPDAN_ZALO_OA_APP_SECRET"
+ENV_ZALO_OA_SECRET_KEY = "TIEPDAN_ZALO_OA_SECRET_KEY"
+ENV_ZALO_OA_REFRESH_TOKEN = "TIEPDAN_ZALO_OA_REFRESH_TOKEN"
 
 
 class ConfigError(Exception):
@@ -82,6 +85,31 @@ class ZaloConfig(_Section):
     webhook_secret: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8444, ge=1, le=65535)
+
+
+class ZaloOaConfig(_Section):
+    """A Zalo Official Account (OA API v3, OAuth v4): see docs/zalo-oa.md."""
+
+    enabled: bool = False
+    app_id: str = ""
+    app_secret: str = ""  # the Zalo app's secret key (OAuth); or TIEPDAN_ZALO_OA_APP_SECRET
+    oa_secret_key: str = ""  # signs webhook events; or TIEPDAN_ZALO_OA_SECRET_KEY
+    access_token: str = ""  # first access token; refreshed automatically, then kept in the database
+    refresh_token: str = ""  # first refresh token (single use, rotated); or TIEPDAN_ZALO_OA_REFRESH_TOKEN
+    api_base: str = "https://openapi.zalo.me"
+    oauth_base: str = "https://oauth.zaloapp.com"
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8445, ge=1, le=65535)
+    webhook_path: str = Field(default="/zalo-oa", pattern=r"^/")
+    # The callback registered in the app's console, for `python -m bot zalo-oa authorize`.
+    redirect_uri: str = ""
+    # How long after a person's last message the OA may still answer: 168 h (7 days) is the API's
+    # limit (error -230 after); replies after 48 h are billed, so 48 keeps every answer free.
+    reply_window_hours: float = Field(default=168.0, gt=0, le=168.0)
+    # Refresh the access token (25 h) when less than this is left.
+    refresh_before_hours: float = Field(default=5.0, gt=0, lt=25.0)
+    # `health` fails when the refresh token (3 months) expires within this many days.
+    refresh_warn_days: float = Field(default=14.0, ge=0)
 
 
 class AdminsConfig(_Section):
@@ -172,6 +200,7 @@ class Config(_Section):
     database: DatabaseConfig = DatabaseConfig()
     telegram: TelegramConfig = TelegramConfig()
     zalo: ZaloConfig = ZaloConfig()
+    zalo_oa: ZaloOaConfig = ZaloOaConfig()
     admins: AdminsConfig = AdminsConfig()
     dialog: DialogConfig = DialogConfig()
     deadlines: dict[str, Any] = Field(default_factory=dict)
@@ -208,6 +237,9 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str] | os._Envir
         ENV_TOKEN: ("telegram", "token"),
         ENV_DATABASE_URL: ("database", "url"),
         ENV_ZALO_TOKEN: ("zalo", "token"),
+        ENV_ZALO_OA_APP_SECRET: ("zalo_oa", "app_secret"),
+        ENV_ZALO_OA_SECRET_KEY: ("zalo_oa", "oa_secret_key"),
+        ENV_ZALO_OA_REFRESH_TOKEN: ("zalo_oa", "refresh_token"),
     }
     for variable, (section, key) in overrides.items():
         value = environ.get(variable)

@@ -24,6 +24,12 @@ Points (see docs/reliability.md for what each one proves):
 * ``outbox.sending``: an outbox message is about to be handed to its channel;
 * ``outbox.sent``: the channel accepted it, the row does not yet say so (the duplicate window);
 * ``outbox.recorded``: the outcome of the attempt is committed;
+* ``zalo_oa.received`` / ``zalo_oa.committed``: an OA webhook event was verified / its effects
+  committed, the webhook not yet answered;
+* ``zalo_oa.refresh_claimed``: the OA's refresh is claimed in the database, the refresh token not
+  yet sent; ``zalo_oa.refresh_answered``: Zalo issued the new pair (the old refresh token is
+  used up), not yet saved; ``zalo_oa.refresh_saved``: the new pair is committed
+  (``tests/test_zalo_oa_tokens.py`` kills at the first two);
 * ``report.flushed`` / ``report.committed``: a scheduled report's ``report_runs`` row and its
   outbox messages are written but not committed / committed (hooked on the ORM session, so the
   reports code needs no call of its own).

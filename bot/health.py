@@ -9,12 +9,18 @@ call it every few minutes, a person after an upgrade). It reports:
 * when the last inbound update of each channel was processed;
 * the scheduler's jobs and their next run times (computed from the configuration, as the
   running bot computes them);
-* the map in force and how many units it has.
+* the map in force and how many units it has;
+* with ``[zalo_oa] enabled``: when the OA's access and refresh tokens expire;
+* with the Zalo Bot Platform in webhook mode: whether the URL Zalo posts to (its
+  ``getWebhookInfo``) is the configured one (the one check that asks the platform).
 
 Unhealthy (exit status 1) means: the database cannot be reached, it is not at
 the head revision, the oldest pending outbox message has waited longer than
-the threshold (the worker is stuck or the channel refuses everything), or the
-map in force has no units. Failed messages are reported but are not a fault by
+the threshold (the worker is stuck or the channel refuses everything), the
+map in force has no units, or the Zalo OA has no usable tokens: none stored, a refresh that
+failed or was interrupted (the refresh token may be used up), or a refresh token that expires
+within ``[zalo_oa] refresh_warn_days`` (an administrator must run
+``python -m bot zalo-oa authorize`` before then). Failed messages are reported but are not a fault by
 themselves: a citizen who blocked the bot is a normal event.
 """
 
@@ -38,6 +44,9 @@ from storage import health as queries
 from storage.db import async_url, create_engine, session_factory
 from storage.migrate import current_revision, head_revision
 
+TOKEN_NAME = "zalo_oa"  # bot.transports.zalo_oa_tokens.TOKEN_NAME (health imports no transport)
+CLAIM_LEASE = timedelta(seconds=60)  # bot.transports.zalo_oa_tokens.CLAIM_LEASE
+
 DEFAULT_MAX_PENDING_AGE = timedelta(minutes=15)
 FAILED_WINDOW = timedelta(hours=24)
 CONNECT_TIMEOUT = 10.0
@@ -47,6 +56,17 @@ CONNECT_TIMEOUT = 10.0
 class ScheduledJob:
     id: str
     next_run_at: datetime
+
+
+@dataclass
+class OaTokenHealth:
+    """The Zalo OA's tokens as stored; ``stored`` False when there are none."""
+
+    stored: bool
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    problem: str | None = None
+    refreshing_since: datetime | None = None  # a refresh claim not yet cleared
 
 
 @dataclass
@@ -66,6 +86,7 @@ class Health:
     last_updates: dict[str, datetime] = field(default_factory=dict)
     jobs: list[ScheduledJob] = field(default_factory=list)
     units: int | None = None
+    zalo_oa: OaTokenHealth | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -123,7 +144,7 @@ async def check(
         if report.revision is None:
             return report
         try:
-            await _read_status(engine, report)
+            await _read_status(engine, report, config)
         except SQLAlchemyError as exc:
             report.problems.append(f"cannot read the status tables: {_one_line(exc)}")
             return report
@@ -137,7 +158,50 @@ async def check(
         )
     if report.units == 0:
         report.problems.append(f"no units in the map in force {report.profile}: run `python -m bot data load`")
+    if report.zalo_oa is not None:
+        report.problems.extend(_token_problems(report.zalo_oa, report.checked_at, config))
+    if config.zalo.enabled and config.zalo.mode == "webhook" and config.zalo.token:
+        report.problems.extend(await _zalo_webhook_problems(config, connect_timeout))
     return report
+
+
+async def _zalo_webhook_problems(config: Config, request_timeout: float) -> list[str]:
+    """Zalo Bot Platform in webhook mode: is the registered URL ours (``getWebhookInfo``)?
+
+    The one check that asks the platform rather than the database: a webhook removed or pointed
+    elsewhere (another deployment with the same token) means no message reaches this bot.
+    """
+    from bot.transports.zalo import ZaloApiError, webhook_info
+
+    try:
+        info = await webhook_info(config.zalo, request_timeout=request_timeout)
+    except (ZaloApiError, OSError, TimeoutError) as exc:
+        return [f"zalo: getWebhookInfo failed: {_one_line(exc)}"]
+    registered = str(info.get("url") or "")
+    if registered != config.zalo.webhook_url:
+        return [f"zalo: the webhook Zalo posts to is {registered or 'none'}, not {config.zalo.webhook_url}"]
+    return []
+
+
+def _token_problems(tokens: OaTokenHealth, now: datetime, config: Config) -> list[str]:
+    if not tokens.stored:
+        return [
+            "zalo_oa: no tokens stored: start the bot with the first tokens, or run `python -m bot zalo-oa authorize`"
+        ]
+    if tokens.problem:
+        return [f"zalo_oa: {tokens.problem}"]
+    if tokens.refreshing_since is not None and now - tokens.refreshing_since > CLAIM_LEASE:
+        return [
+            f"zalo_oa: a token refresh started at {tokens.refreshing_since:%Y-%m-%d %H:%M} UTC never finished; "
+            "the old refresh token may be used up: run `python -m bot zalo-oa authorize`"
+        ]
+    warn = timedelta(days=config.zalo_oa.refresh_warn_days)
+    if tokens.refresh_expires_at is not None and tokens.refresh_expires_at - now <= warn:
+        left = max(timedelta(0), tokens.refresh_expires_at - now)
+        return [
+            f"zalo_oa: the refresh token expires in {_duration(left)}: run `python -m bot zalo-oa authorize` before then"
+        ]
+    return []
 
 
 def _sqlite_file_present(path: str) -> bool:
@@ -146,11 +210,20 @@ def _sqlite_file_present(path: str) -> bool:
     return Path(path).is_file()
 
 
-async def _read_status(engine: AsyncEngine, report: Health) -> None:
+async def _read_status(engine: AsyncEngine, report: Health, config: Config) -> None:
     async with session_factory(engine)() as session:
         report.outbox = await queries.outbox_backlog(session, report.checked_at - FAILED_WINDOW)
         report.last_updates = await queries.last_updates(session)
         report.units = await queries.unit_count(session, report.profile)
+        if config.zalo_oa.enabled:
+            row = await queries.oauth_tokens(session, TOKEN_NAME)
+            report.zalo_oa = (
+                OaTokenHealth(False)
+                if row is None
+                else OaTokenHealth(
+                    True, row.access_expires_at, row.refresh_expires_at, row.problem, row.refresh_claimed_at
+                )
+            )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -202,6 +275,14 @@ def as_json(report: Health, zone: ZoneInfo) -> dict[str, Any]:
         "last_update_at": {channel: _iso(at, zone) for channel, at in report.last_updates.items()},
         "jobs": [{"id": job.id, "next_run_at": _iso(job.next_run_at, zone)} for job in report.jobs],
         "map": {"profile": report.profile, "units": report.units},
+        "zalo_oa": None
+        if report.zalo_oa is None
+        else {
+            "tokens_stored": report.zalo_oa.stored,
+            "access_expires_at": _iso(report.zalo_oa.access_expires_at, zone),
+            "refresh_expires_at": _iso(report.zalo_oa.refresh_expires_at, zone),
+            "problem": report.zalo_oa.problem,
+        },
     }
 
 
@@ -228,6 +309,14 @@ def as_text(report: Health, zone: ZoneInfo) -> str:
         listed = ", ".join(f"{job.id} {local(job.next_run_at)}" for job in report.jobs)
         lines.append(f"jobs      next runs: {listed or 'none'}")
         lines.append(f"map       {report.profile}: {report.units} units")
+        tokens = report.zalo_oa
+        if tokens is not None and tokens.stored and tokens.access_expires_at and tokens.refresh_expires_at:
+            lines.append(
+                f"zalo_oa   access token until {local(tokens.access_expires_at)}, "
+                f"refresh token until {local(tokens.refresh_expires_at)}"
+            )
+        elif tokens is not None:
+            lines.append("zalo_oa   no tokens stored")
     lines.extend(f"problem:  {problem}" for problem in report.problems)
     return "\n".join(lines)
 

@@ -9,6 +9,10 @@ time has come, hands it to the transport of its channel, and records the outcome
   recorded here) is one short transaction long;
 * retried later: a rate limit's ``retry_after`` is honoured for the message and pauses its
   channel; server and network errors back off exponentially with jitter;
+* held (status ``held``), on a channel that declares a reply window (``reply_window`` on its
+  sender: the Zalo OA), when the person's last message is older than the window, they
+  unfollowed, or the channel says the window is closed: the dialog engine releases held messages
+  in the transaction of the person's next message;
 * failed for good (the person blocked the bot, the chat is gone, or too many attempts): the
   row keeps the error, and when the message was a citizen's notice about a case, the officers
   of the case's unit are told that the citizen did not get it.
@@ -128,6 +132,7 @@ class DeliveryStats:
     sent: int = 0
     failed: int = 0
     retried: int = 0
+    held: int = 0  # kept back until the person writes again (reply window closed)
     window_total: float = 0.0  # seconds between "the channel answered" and "the row says sent"
     window_max: float = 0.0
     exposed_total: float = 0.0  # seconds between "the request left" and "the row says sent" (an upper bound)
@@ -196,8 +201,12 @@ class OutboxWorker:
                 if dispatched:
                     continue
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancellation
+                # that arrives as the event is set (a stop while a send completes), and the
+                # worker then never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
         finally:
             await self._drain()
 
@@ -289,6 +298,9 @@ class OutboxWorker:
         started = time.monotonic()
         message_id = message.id or 0
         outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
+        window: timedelta | None = getattr(self.senders[outgoing.channel], "reply_window", None)
+        if window is not None and await _uncancelled(self._held_back(message_id, outgoing, window)):
+            return
         sends = await self.pacer.acquire(self._cost(outgoing))
         crashpoints.reached("outbox.sending", message_id)
         crashpoints.window_opened(message_id)  # from here a kill may repeat the message
@@ -333,6 +345,23 @@ class OutboxWorker:
         if not needed:
             _delete_with_empty_folders(Path(file))
 
+    async def _held_back(self, message_id: int, outgoing: Outgoing, window: timedelta) -> bool:
+        """Hold the message when its person's reply window is closed or they unfollowed.
+
+        The presence row is read locked (PostgreSQL) or inside SQLite's write transaction, so a
+        message the person's new message releases cannot be held after that release.
+        """
+        async with self._transaction() as uow:
+            presence = await uow.presence.get(outgoing.channel, outgoing.chat_id, lock=True)
+            if presence is None:
+                return False  # never seen writing here (older than the table): the channel decides
+            closed = presence.unfollowed_at is not None or presence.last_inbound_at + window <= self.clock()
+            if closed:
+                await uow.outbox.hold(message_id)
+                self.stats.held += 1
+                log.info("outbox message %s held: the person's reply window is closed", message_id)
+            return closed
+
     async def _due(self) -> list[OutboxMessage]:
         async def read() -> list[OutboxMessage]:
             async with self._transaction() as uow:
@@ -375,6 +404,12 @@ class OutboxWorker:
             return
         message.attempts += 1
         message.last_error = failure.reason[:500]
+        if failure.hold:
+            # Refused until the person writes again (the engine releases it then).
+            message.status = "held"
+            self.stats.held += 1
+            await uow.outbox.save(message)
+            return
         if failure.permanent or message.attempts >= MAX_ATTEMPTS:
             message.status = "failed"
             self.stats.failed += 1

@@ -134,8 +134,9 @@ async def collect(turn: Turn) -> Next:
     ):
         # What one addition gathers before Xong is bounded too (it is kept in the conversation).
         return goto("collect", turn.say("supplement.collect_full", turn.option("petition.done_button", DONE)))
-    if inbound.kind == "photo" and inbound.attachment:
-        turn.data["photos"].append({"kind": "photo", "file": inbound.attachment})
+    attachment = inbound.kept_attachment()
+    if attachment is not None:
+        turn.data["photos"].append(attachment)
         if turn.text:  # the caption, without invisible characters
             turn.data["parts"].append(turn.text[:2000])
     elif inbound.kind == "text" and turn.text:
@@ -172,7 +173,8 @@ async def more_info(turn: Turn) -> Next:
     said = smalltalk.kind(turn.text) if inbound.kind == "text" else None
     if said is not None:  # "cảm ơn", "ok": the citizen has finished
         return done(menu(turn, "home.thanks" if said == "thanks" else "menu.more"))
-    photos = [{"kind": "photo", "file": inbound.attachment}] if inbound.kind == "photo" and inbound.attachment else []
+    attachment = inbound.kept_attachment()
+    photos = [attachment] if attachment is not None else []
     text = clean(turn.text)[:2000]
     if not photos and not (inbound.kind == "text" and text):
         return goto("more", turn.say("petition.describe_unsupported"))

@@ -96,10 +96,11 @@ async def free_text(turn: Turn) -> Next:
     if said == "thanks":
         return done(menu(turn, "home.thanks"))
     waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
-    if waiting is not None and kind in ("text", "photo") and (turn.text or turn.inbound.attachment):
+    attachment = turn.inbound.kept_attachment()
+    if waiting is not None and (kind == "text" or attachment is not None) and (turn.text or attachment):
         # An officer asked this citizen for more: their next message answers it, even a short
         # "Dạ rồi" or "ok" to "Anh đã nộp đơn ở xã chưa?".
-        photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
+        photos = [attachment] if attachment is not None else []
         try:
             await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
         except casework.CaseFull as full:
@@ -108,8 +109,11 @@ async def free_text(turn: Turn) -> Next:
         return start("supplement", carry={ATTACHED: waiting.id})
     if said == "ack":
         return done(menu(turn, "menu.more"))
-    if kind in ("photo", "location"):
+    if attachment is not None or kind == "location":
         return done(menu(turn, "home.media_outside_flow"))
+    if kind == "other" and turn.inbound.other in ("sticker", "withheld"):
+        # A sticker is a friendly gesture; "withheld" is Zalo hiding a protected sender's content.
+        return done(menu(turn, f"home.{turn.inbound.other}"))
     if kind in ("other", "contact"):
         return done(menu(turn, "home.unsupported"))
     if turn.text and turn.services.faq is not None and len(turn.services.faq) > 0:

@@ -174,12 +174,19 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
         received=cases.format_local(turn.services, case.received_at),
         due=due.strftime("%d/%m/%Y"),
         description=case.description,
-        photos=len(case.attachments),
+        photos=sum(1 for item in case.attachments if item.get("kind") != "voice"),
+        voice=_voice_note(turn, case),
         location=location,
         contact=Markup(contact_line),
         history=Markup("\n".join(history)),
     )
     return Reply(text, tuple(_action_buttons(turn, case, actor)), columns=2)
+
+
+def _voice_note(turn: Turn, case: Case) -> str:
+    """Voice messages (Zalo) are kept as links nobody reads by accident: the card says to listen."""
+    voices = sum(1 for item in case.attachments if item.get("kind") == "voice")
+    return turn.t("officer.voice", count=voices) if voices else ""
 
 
 def _action_buttons(turn: Turn, case: Case, actor: Actor) -> list[Option]:

@@ -244,10 +244,11 @@ async def describe(turn: Turn) -> Next:
         if became:
             next_.replies.insert(0, turn.say("petition.became_to_cao"))
         return next_
-    if inbound.kind == "photo" and inbound.attachment:
+    attachment = inbound.kept_attachment()
+    if attachment is not None:
         if len(draft.attachments) >= MAX_PHOTOS:
             return goto("describe", turn.say("petition.too_many_photos", limit=MAX_PHOTOS))
-        draft.attachments.append({"kind": "photo", "file": inbound.attachment})
+        draft.attachments.append(attachment)
         if turn.text:  # the caption, without invisible characters
             parts.append(turn.text[: cases.DESCRIPTION_MAX])
     elif inbound.kind == "location" and inbound.location:
@@ -404,5 +405,15 @@ async def confirm(turn: Turn) -> Next:
     key = "petition.received_tip" if draft.anonymous else "petition.received"
     return done(
         turn.say(key, code=case.code, due=due.strftime("%d/%m/%Y"), type=turn.t(f"case_type.{case.type}")),
+        *_window_note(turn),
         menu(turn, "menu.after_case"),
     )
+
+
+def _window_note(turn: Turn) -> list[Reply]:
+    """On a channel that may answer only for a while after the person's last message (the Zalo
+    OA), say how notices reach them after that."""
+    window = turn.services.reply_windows.get(turn.inbound.channel)
+    if window is None:
+        return []
+    return [turn.say("petition.window_note", days=max(1, round(window.total_seconds() / 86400)))]

@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage, ProcessedUpdate, Unit
+from storage.models import OAuthTokens, OutboxMessage, ProcessedUpdate, Unit
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,9 @@ async def unit_count(session: AsyncSession, profile: str) -> int:
     """How many units the map ``profile`` has."""
     result = await session.exec(select(func.count()).select_from(Unit).where(Unit.profile == profile))
     return int(result.one())
+
+
+async def oauth_tokens(session: AsyncSession, name: str) -> OAuthTokens | None:
+    """A channel account's stored tokens (expiry, interrupted refresh, problem), if any."""
+    result = await session.exec(select(OAuthTokens).where(OAuthTokens.name == name))
+    return result.first()

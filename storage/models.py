@@ -325,7 +325,9 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=10)  # pending | sent | failed
+    # pending | sent | failed | held (outside the channel's reply window, or the person unfollowed:
+    # released to pending when the person next writes; see bot/outbox.py)
+    status: str = Field(default="pending", max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -355,3 +357,39 @@ class ReportRun(SQLModel, table=True):
     status: str = Field(max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ChatPresence(SQLModel, table=True):
+    """When a person last wrote on a channel that may answer only for a while after that (Zalo OA).
+
+    Kept only for channels that declare a reply window (``Services.reply_windows``). The outbox
+    holds a message to someone whose last message is older than the window, or who unfollowed.
+    """
+
+    __tablename__ = "chat_presence"
+
+    channel: str = Field(primary_key=True, max_length=20)
+    chat_id: str = Field(primary_key=True, max_length=64)
+    last_inbound_at: datetime = Field(sa_type=UTCDateTime)
+    unfollowed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OAuthTokens(SQLModel, table=True):
+    """A channel account's OAuth tokens (the Zalo OA), rotated by refreshing them.
+
+    The refresh token works once: ``refresh_claim`` is written and committed before it is sent,
+    and cleared in the transaction that stores the new pair. A claim found later means a refresh
+    was interrupted: the old refresh token may be burnt, so it is not sent again (``problem``).
+    """
+
+    __tablename__ = "oauth_tokens"
+
+    name: str = Field(primary_key=True, max_length=40)
+    access_token: str = Field(sa_column=Column(Text, nullable=False))
+    access_expires_at: datetime = Field(sa_type=UTCDateTime)
+    refresh_token: str = Field(sa_column=Column(Text, nullable=False))
+    refresh_expires_at: datetime = Field(sa_type=UTCDateTime)
+    refresh_claim: str | None = Field(default=None, max_length=40)
+    refresh_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    problem: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -20,6 +20,7 @@ from storage.models import (
     Case,
     CaseContact,
     CaseEvent,
+    ChatPresence,
     ChoiceToken,
     Citizen,
     Conversation,
@@ -27,6 +28,7 @@ from storage.models import (
     FaqFeedback,
     FaqRecord,
     Invite,
+    OAuthTokens,
     OutboxMessage,
     ProcessedUpdate,
     Rating,
@@ -409,6 +411,35 @@ class OutboxRepo(_Repo):
         )
         return int(result.rowcount)
 
+    async def hold(self, message_id: int) -> None:
+        """Keep a pending message back until the person writes again (outside a reply window)."""
+        await self.session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+            .values(status="held")
+        )
+
+    async def release(self, channel: str, chat_id: str, now: datetime) -> int:
+        """The person wrote: their held messages are due now, in their order; how many."""
+        result = await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.channel) == channel,
+                col(OutboxMessage.chat_id) == chat_id,
+                col(OutboxMessage.status) == "held",
+            )
+            .values(status="pending", next_attempt_at=now)
+        )
+        return int(result.rowcount or 0)
+
+    async def held_for_case(self, case_id: int) -> int:
+        result = await self.session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.case_id == case_id, OutboxMessage.status == "held")
+        )
+        return int(result.one())
+
     async def count(self, status: str) -> int:
         result = await self.session.exec(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
@@ -472,6 +503,51 @@ class OutboxRepo(_Repo):
             .order_by(col(OutboxMessage.id))
         )
         return result.all()
+
+
+class PresenceRepo(_Repo):
+    """Last inbound time per chat, on channels with a reply window."""
+
+    async def seen(self, channel: str, chat_id: str, at: datetime) -> None:
+        """The person wrote (or followed): the window opens again and sending resumes."""
+        row = await self.session.get(ChatPresence, (channel, chat_id))
+        if row is None:
+            row = ChatPresence(channel=channel, chat_id=chat_id, last_inbound_at=at)
+        row.last_inbound_at = max(row.last_inbound_at, at)
+        row.unfollowed_at = None
+        self.session.add(row)
+        await self.session.flush()
+
+    async def unfollowed(self, channel: str, chat_id: str, at: datetime) -> None:
+        """The person unfollowed: nothing is sent to them until they come back."""
+        row = await self.session.get(ChatPresence, (channel, chat_id))
+        if row is None:
+            row = ChatPresence(channel=channel, chat_id=chat_id, last_inbound_at=at)
+        row.unfollowed_at = at
+        self.session.add(row)
+        await self.session.flush()
+
+    async def get(self, channel: str, chat_id: str, *, lock: bool = False) -> ChatPresence | None:
+        statement = select(ChatPresence).where(ChatPresence.channel == channel, ChatPresence.chat_id == chat_id)
+        if lock and self._dialect == "postgresql":
+            statement = statement.with_for_update()
+        result = await self.session.exec(statement.execution_options(populate_existing=True))
+        return result.first()
+
+
+class TokenRepo(_Repo):
+    """OAuth tokens of channel accounts; ``lock`` takes the row for this transaction."""
+
+    async def get(self, name: str, *, lock: bool = False) -> OAuthTokens | None:
+        statement = select(OAuthTokens).where(OAuthTokens.name == name)
+        if lock and self._dialect == "postgresql":
+            statement = statement.with_for_update()
+        result = await self.session.exec(statement.execution_options(populate_existing=True))
+        return result.first()
+
+    async def save(self, tokens: OAuthTokens) -> None:
+        self.session.add(tokens)
+        await self.session.flush()
 
 
 class StaffRepo(_Repo):

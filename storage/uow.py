@@ -21,8 +21,10 @@ from storage.repositories import (
     FaqRepo,
     InviteRepo,
     OutboxRepo,
+    PresenceRepo,
     ReportRepo,
     StaffRepo,
+    TokenRepo,
     UnitRepo,
     UpdateRepo,
 )
@@ -45,6 +47,8 @@ class UnitOfWork:
         self.audit = AuditRepo(session)
         self.faq = FaqRepo(session)
         self.reports = ReportRepo(session)
+        self.presence = PresenceRepo(session)
+        self.tokens = TokenRepo(session)
 
     @property
     def dialect(self) -> str:

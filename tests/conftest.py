@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
 _TABLES_IN_ORDER = (
+    "oauth_tokens",
+    "chat_presence",
     "choice_tokens",
     "processed_updates",
     "conversations",

@@ -271,8 +271,10 @@ async def test_text_outside_flows_is_never_met_with_silence(app: App) -> None:
     chat = Chat(app)
     await chat.say("hmm")
     assert "chưa hiểu" in chat.text and "📝 Gửi phản ánh, kiến nghị" in chat.labels
-    await chat.other("sticker")
+    await chat.other("document")
     assert "chữ, ảnh và vị trí" in chat.text
+    await chat.other("sticker")  # a friendly gesture: thanked, with the menu
+    assert "Cảm ơn bạn!" in chat.text and "📝 Gửi phản ánh, kiến nghị" in chat.labels
     await chat.photo()
     assert "chưa bắt đầu gửi phản ánh" in chat.text
     await chat.say("/khonglenh")

@@ -286,7 +286,7 @@ async def test_delivery_errors_are_retried_or_given_up(database_url: str, clock:
         zalo.block(citizen.user_id)
         row_id = await _queue(bot, citizen, Reply("Mời bạn đánh giá."))
         row = await _wait_for_row(bot, row_id, "failed", 1)
-        assert row.attempts == 1 and "403" in (row.last_error or "")
+        assert row.attempts == 1 and "blocked" in (row.last_error or "")
         assert zalo.token not in (row.last_error or "")
         assert "Mời bạn đánh giá." not in citizen.seen()
 

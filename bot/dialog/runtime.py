@@ -145,6 +145,12 @@ class DialogEngine:
         if not await uow.updates.claim(inbound.channel, inbound.update_id):
             return Result([], duplicate=True), []
         now = self.services.clock()
+        released = 0
+        if inbound.channel in self.services.reply_windows:
+            # The person wrote: the channel's reply window opens again, and what was held for
+            # them (notices sent while it was closed) goes out now.
+            await uow.presence.seen(inbound.channel, inbound.chat_id, now)
+            released = await uow.outbox.release(inbound.channel, inbound.chat_id, now)
         ttl = timedelta(hours=self.services.config.dialog.draft_ttl_hours)
         conversation = await uow.conversations.load(
             inbound.channel, inbound.chat_id, lock=uow.dialect == "postgresql"
@@ -179,7 +185,7 @@ class DialogEngine:
         conversation.options = options or (shown if stayed else [])
         conversation.updated_at = now
         await uow.conversations.save(conversation)
-        return Result(messages, notice=notice, queued=uow.outbox.added > 0), turn.later
+        return Result(messages, notice=notice, queued=uow.outbox.added > 0 or released > 0), turn.later
 
     async def _dispatch(self, turn: Turn, conversation: Conversation) -> tuple[Next, str | None, str | None]:
         """Decide what runs for this event: a command, a pressed option, or the current step."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-InboundKind = Literal["text", "command", "choice", "photo", "location", "contact", "other"]
+# "file" and "voice" arrive where a channel passes them on (the Zalo OA): kept as case attachments.
+InboundKind = Literal["text", "command", "choice", "photo", "file", "voice", "location", "contact", "other"]
+ATTACHMENT_KINDS = ("photo", "file", "voice")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,12 @@ class Inbound:
     phone: str | None = None
     display_name: str | None = None
     other: str | None = None  # what arrived when kind == "other": sticker, voice, document, ...
+
+    def kept_attachment(self) -> dict[str, str] | None:
+        """The case attachment this event carries (photo, file, voice message), if any."""
+        if self.kind in ATTACHMENT_KINDS and self.attachment:
+            return {"kind": self.kind, "file": self.attachment}
+        return None
 
 
 @dataclass(frozen=True)

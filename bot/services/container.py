@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Config
 from bot.dialog.catalog import Catalog
@@ -26,6 +26,9 @@ class Services:
     deadlines: DeadlineService
     faq: FaqIndex
     clock: Callable[[], datetime] = system_clock
+    # Channels that may answer a person only for a while after their last message (the Zalo OA),
+    # as declared by their transport: the engine records when each person last wrote there.
+    reply_windows: dict[str, timedelta] = field(default_factory=dict)
 
     def is_super_admin(self, inbound: Inbound) -> bool:
         return inbound.channel == "telegram" and inbound.user_id in {

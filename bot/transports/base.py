@@ -14,11 +14,15 @@ from bot.text import plain_text
 class DeliveryError(Exception):
     """A message could not be delivered now (retry later) or ever (permanent)."""
 
-    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, permanent: bool = False, retry_after: float | None = None, hold: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        # The channel refuses it until the person writes again (outside its reply window).
+        self.hold = hold
 
 
 # The deepest JSON a channel's webhook body may nest: Telegram and Zalo updates nest under ten

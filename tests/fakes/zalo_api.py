@@ -38,7 +38,8 @@ Behaviour worth knowing:
 * ``setWebhook`` wants an HTTPS URL (plain http is accepted for loopback hosts, so tests can
   receive) and a ``secret_token`` of 8 to 256 characters.
 * ``sendMessage`` answers 400 for an empty text or one over 2,000 characters, for a chat that
-  never wrote to the bot, and 403 for a user who blocked it (``block()``).
+  never wrote to the bot, and 400 for a user who blocked it (``block()``; 403 is documented as
+  an internal server error).
 * ``fail()`` injects errors (any status, optional ``Retry-After``), ``slow()`` delays answers,
   ``drop()`` closes the connection without an answer.
 * Errors come with the HTTP status equal to ``error_code``; ``errors_in_body=True`` answers them
@@ -314,7 +315,7 @@ class FakeZalo:
         self._faults.clear()
 
     def block(self, user_id: str) -> None:
-        """The user blocks the bot: sending to them fails with 403."""
+        """The user blocks the bot: sending to them fails with 400 [guess]."""
         self._blocked.add(user_id)
 
     def unblock(self, user_id: str) -> None:
@@ -625,7 +626,8 @@ class FakeZalo:
         if raw not in self._users:
             raise _bad("chat not found")  # [guess] text; Zalo only lets a bot write to people who wrote to it
         if raw in self._blocked:
-            raise ZaloApiError(403, "Forbidden: the user has blocked the bot")  # [guess]
+            # [guess] code and text: the docs list 403 as an internal server error, so not 403.
+            raise ZaloApiError(400, "Bad Request: the user has blocked the bot")
         return raw
 
     @staticmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.dialog.types import Outgoing
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from tests.helpers import Chat
 from tests.test_officer import ADMIN, file_petition, invite, notices
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.app import App
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from tests.helpers import Chat
 from tests.test_officer import ADMIN, file_petition, invite, notices, onboard
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlmodel import col, func, select
 
 from bot.app import App
-from bot.transports.base import plain_text
+from bot.text import plain_text
 from storage.models import CaseEvent, OutboxMessage
 from tests.helpers import Chat, FakeClock
 from tests.test_officer import file_petition, onboard
