@@ -47,6 +47,7 @@ from bot.dialog.types import Outgoing
 from bot.services.container import Services
 from bot.transports.base import DeliveryError, Sender
 from storage.models import OutboxMessage
+from storage.private import delete_with_empty_folders
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -331,7 +332,7 @@ class OutboxWorker:
         async with self._transaction() as uow:
             needed = file in await uow.outbox.pending_files()
         if not needed:
-            _delete_with_empty_folders(Path(file))
+            delete_with_empty_folders(Path(file))
 
     async def _due(self) -> list[OutboxMessage]:
         async def read() -> list[OutboxMessage]:
@@ -403,15 +404,6 @@ class OutboxWorker:
         from bot.services.casework import tell_unit
 
         await tell_unit(uow, self.services, case, "outbox.undelivered", reason=_reason(self.services, failure))
-
-
-def _delete_with_empty_folders(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    for folder in (path.parent, path.parent.parent):  # the report run's folder, then its period's
-        try:
-            folder.rmdir()
-        except OSError:  # not empty (other files, other runs), or gone
-            return
 
 
 async def _uncancelled(operation: Coroutine[Any, Any, T]) -> T:

@@ -325,7 +325,7 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=10)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | cancelled
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

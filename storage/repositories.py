@@ -68,6 +68,7 @@ OPEN_STATUSES = ("received", "accepted", "need_info")
 
 # What a delivered message's payload becomes when its text is no longer kept.
 BLANK_PAYLOAD: dict[str, Any] = {"text": "", "buttons": [], "photo": None}
+CANCELLED = "cancelled"  # outbox status of a message withdrawn before it was sent
 
 
 class _Repo:
@@ -443,6 +444,27 @@ class OutboxRepo(_Repo):
             .values(payload=BLANK_PAYLOAD)
         )
         return int(result.rowcount or 0)
+
+    async def cancel_pending_for_staff_chat(self, channel: str, chat_id: str) -> list[str]:
+        """Cancel what waits for a chat as staff: every pending message except those about the
+        chat's own cases (the person's petitions). Their text is blanked; returns their files.
+
+        Why: a notice is queued when its cause commits and sent later; someone removed from the
+        staff meanwhile must not receive it (a denunciation, a case list, a reminder).
+        """
+        own_case = and_(
+            col(OutboxMessage.case_id).is_not(None),
+            col(OutboxMessage.case_id).in_(select(Case.id).where(Case.channel == channel, Case.chat_id == chat_id)),
+        )
+        waiting = and_(
+            col(OutboxMessage.channel) == channel,
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.status) == "pending",
+            not_(own_case),
+        )
+        payloads = (await self.session.exec(select(OutboxMessage.payload).where(waiting))).all()
+        await self.session.exec(update(OutboxMessage).where(waiting).values(status=CANCELLED, payload=BLANK_PAYLOAD))
+        return [str(payload["file"]) for payload in payloads if payload.get("file")]
 
     async def pending_files(self) -> set[str]:
         """The local files that messages still to be sent will need (reports)."""
