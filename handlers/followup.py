@@ -7,11 +7,11 @@ buttons). The case must be the citizen's own, whatever the button says.
 from __future__ import annotations
 
 from bot.dialog import smalltalk
-from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
 from bot.services import casework
 from bot.text import clean, parse_id
-from handlers.home import ATTACHED, menu
+from handlers.home import ATTACHED, DENOUNCED, menu
 from storage.models import Case
 
 rate_flow = Flow("rate", entry="score")
@@ -68,6 +68,10 @@ async def comment(turn: Turn) -> Next:
     text = None if turn.choice == SKIP_COMMENT else (clean(turn.text)[:1000] or None)
     if turn.choice != SKIP_COMMENT and text is None:
         return goto("comment", turn.say("rating.ask_comment", turn.option("rating.skip_comment", SKIP_COMMENT)))
+    if casework.denounces(case, text):
+        # The rating counts; the comment is a tố cáo, filed with the inspectorate, not sent to the unit.
+        await casework.rate(turn.uow, turn.services, case, turn.data.get("score"))
+        return start("petition", carry={DENOUNCED: text})
     reopened = await casework.rate(turn.uow, turn.services, case, turn.data.get("score"), text)
     key = "rating.reopened" if reopened else "rating.recorded_low"
     return done(turn.say(key, code=case.code), menu(turn, "menu.more"))
@@ -178,6 +182,8 @@ async def more_info(turn: Turn) -> Next:
         return goto("more", turn.say("petition.describe_unsupported"))
     try:
         await casework.add_info(turn.uow, turn.services, case, text, photos)
+    except casework.Denounces:
+        return start("petition", carry={DENOUNCED: text})
     except casework.CaseFull as full:
         return _full(turn, case, full)
     return goto("more", turn.say("supplement.added", turn.option("petition.done_button", DONE), code=case.code))
@@ -197,8 +203,11 @@ async def finish(turn: Turn) -> Next:
         return done(turn.say("supplement.not_needed"), menu(turn))
     if not turn.data["parts"] and not turn.data["photos"]:
         return goto("collect", turn.say("supplement.empty", turn.option("petition.done_button", DONE)))
+    text = "\n".join(turn.data["parts"])
     try:
-        await casework.add_info(turn.uow, turn.services, case, "\n".join(turn.data["parts"]), turn.data["photos"])
+        await casework.add_info(turn.uow, turn.services, case, text, turn.data["photos"])
+    except casework.Denounces:
+        return start("petition", carry={DENOUNCED: text})
     except casework.CaseFull as full:
         return done(turn.say(str(full), code=case.code))
     return done(turn.say("supplement.sent", code=case.code), menu(turn, "menu.more"))

@@ -22,6 +22,8 @@ CONSENT_YES = "consent:yes"
 CONSENT_NO = "consent:no"
 # Handed to the supplement flow: the case a message outside any flow was just added to.
 ATTACHED = "attached_case"
+# Handed to the petition flow: text a citizen added to a case that denounces, to file as a tố cáo.
+DENOUNCED = "denounced_text"
 
 
 def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
@@ -102,6 +104,8 @@ async def free_text(turn: Turn) -> Next:
         photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
         try:
             await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
+        except casework.Denounces:
+            return start("petition", carry={DENOUNCED: clean(turn.text)})
         except casework.CaseFull as full:
             return done(turn.say(str(full), code=waiting.code))
         # A photo and then its explanation: what follows goes to the same case until Xong.
