@@ -11,7 +11,7 @@ from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
 from bot.services import casework
 from bot.text import clean, parse_id
-from handlers.home import ATTACHED, DENOUNCED, menu
+from handlers.home import ATTACHED, DENOUNCED, UNPLACED, menu
 from storage.models import Case
 
 rate_flow = Flow("rate", entry="score")
@@ -119,6 +119,8 @@ async def ask(turn: Turn) -> Next:
     attached = turn.data.pop(ATTACHED, None)
     if isinstance(attached, int):
         return await _attached(turn, attached)
+    if isinstance(turn.data.get(UNPLACED), dict):
+        return await _which_case(turn)
     case = await _own_case(turn, turn.arg or "")
     if case is None or case.status != "need_info":
         return done(turn.say("supplement.not_needed"), menu(turn))
@@ -155,6 +157,40 @@ async def collect(turn: Turn) -> Next:
             photos=len(turn.data["photos"]),
         ),
     )
+
+
+async def _which_case(turn: Turn) -> Next:
+    """A message typed while several of the person's cases wait for more: which case is it for?"""
+    waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
+    if not waiting:
+        return done(turn.say("supplement.not_needed"), menu(turn))
+    options = [
+        Option(
+            turn.t("supplement.case_button", code=case.code, type=turn.t(f"case_type.{case.type}")), f"case:{case.id}"
+        )
+        for case in waiting
+    ]
+    return goto("place", turn.say("supplement.which"), Reply(turn.t("supplement.which_pick"), tuple(options)))
+
+
+@supplement_flow.step("place")
+async def place(turn: Turn) -> Next:
+    """The message goes to the case the person picked, and what follows goes there too until Xong."""
+    part = turn.data.get(UNPLACED)
+    chosen = (turn.choice or "").removeprefix("case:") if (turn.choice or "").startswith("case:") else None
+    case = await _own_case(turn, chosen) if chosen else None
+    if not isinstance(part, dict) or case is None or case.status != "need_info":
+        return await _which_case(turn)
+    text = str(part.get("text") or "")
+    photos = [{"kind": "photo", "file": str(part["photo"])}] if part.get("photo") else []
+    turn.data.pop(UNPLACED, None)
+    try:
+        await casework.add_info(turn.uow, turn.services, case, text, photos)
+    except casework.Denounces:
+        return start("petition", carry={DENOUNCED: text})
+    except casework.CaseFull as full:
+        return done(turn.say(str(full), code=case.code))
+    return await _attached(turn, case.id or 0)
 
 
 async def _attached(turn: Turn, case_id: int) -> Next:

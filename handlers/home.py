@@ -24,6 +24,8 @@ CONSENT_NO = "consent:no"
 ATTACHED = "attached_case"
 # Handed to the petition flow: text a citizen added to a case that denounces, to file as a tố cáo.
 DENOUNCED = "denounced_text"
+# Handed to the supplement flow: a message typed while several cases wait for more, to place.
+UNPLACED = "unplaced_part"
 
 
 def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
@@ -97,10 +99,16 @@ async def free_text(turn: Turn) -> Next:
         return greet(turn)
     if said == "thanks":
         return done(menu(turn, "home.thanks"))
-    waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
-    if waiting is not None and kind in ("text", "photo") and (turn.text or turn.inbound.attachment):
+    asking = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
+    if asking and kind in ("text", "photo") and (turn.text or turn.inbound.attachment):
+        if len(asking) > 1:
+            # Which request does it answer? Guessing could send a denouncer's answer to the
+            # commune of their other case: the person chooses.
+            part = {"text": clean(turn.text), "photo": turn.inbound.attachment}
+            return start("supplement", carry={UNPLACED: part})
         # An officer asked this citizen for more: their next message answers it, even a short
         # "Dạ rồi" or "ok" to "Anh đã nộp đơn ở xã chưa?".
+        waiting = asking[0]
         photos = [{"kind": "photo", "file": turn.inbound.attachment}] if turn.inbound.attachment else []
         try:
             await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)

@@ -195,15 +195,15 @@ class CaseRepo(_Repo):
         )
         return result.all()
 
-    async def awaiting_info(self, citizen_id: int) -> Case | None:
-        """The citizen's case that most recently asked them for more information, if any."""
+    async def awaiting_info(self, citizen_id: int, limit: int = 10) -> Sequence[Case]:
+        """The citizen's cases that asked them for more information, newest first."""
         result = await self.session.exec(
             select(Case)
             .where(Case.citizen_id == citizen_id, Case.status == "need_info")
             .order_by(col(Case.id).desc())
-            .limit(1)
+            .limit(limit)
         )
-        return result.first()
+        return result.all()
 
     async def contact(self, case_id: int) -> CaseContact | None:
         return await self.session.get(CaseContact, case_id)
