@@ -51,6 +51,7 @@ from bot.dialog.types import Outgoing
 from bot.services.container import Services
 from bot.transports.base import DeliveryError, Sender
 from storage.models import OutboxMessage
+from storage.private import delete_with_empty_folders
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -343,7 +344,7 @@ class OutboxWorker:
         async with self._transaction() as uow:
             needed = file in await uow.outbox.pending_files()
         if not needed:
-            _delete_with_empty_folders(Path(file))
+            delete_with_empty_folders(Path(file))
 
     async def _held_back(self, message_id: int, outgoing: Outgoing, window: timedelta) -> bool:
         """Hold the message when its person's reply window is closed or they unfollowed.
@@ -438,15 +439,6 @@ class OutboxWorker:
         from bot.services.casework import tell_unit
 
         await tell_unit(uow, self.services, case, "outbox.undelivered", reason=_reason(self.services, failure))
-
-
-def _delete_with_empty_folders(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    for folder in (path.parent, path.parent.parent):  # the report run's folder, then its period's
-        try:
-            folder.rmdir()
-        except OSError:  # not empty (other files, other runs), or gone
-            return
 
 
 async def _uncancelled(operation: Coroutine[Any, Any, T]) -> T:

@@ -53,6 +53,8 @@ async def start(turn: Turn) -> Next:
         return done(turn.say("faq_learn.denunciation", code=case.code))
     if not answer:
         return done(turn.say("faq_learn.no_answer", code=case.code))
+    if await faq_learning.holds_personal_data(turn.uow, case, case.description, answer):
+        return await _refuse_personal(turn, case)
     turn.data.update(case=case.id)
     if turn.inbound.command == "faq" and words[0] == "gan":
         if len(words) < 3:
@@ -85,6 +87,9 @@ async def title(turn: Turn) -> Next:
     if len(text) < 4:
         return goto("title", turn.say("faq_learn.ask_title", question=case.description))
     answer = await faq_learning.latest_reply(turn.uow, case) or ""
+    if await faq_learning.holds_personal_data(turn.uow, case, case.description, answer, text):
+        # Checked again: a reply may have come since, and the title is public too.
+        return await _refuse_personal(turn, case)
     unit = await turn.uow.units.get(case.unit_id)
     entry = await faq_learning.create_entry(
         turn.uow,
@@ -98,7 +103,15 @@ async def title(turn: Turn) -> Next:
     return done(turn.say("faq_learn.created", id=entry.id, title=entry.title))
 
 
+async def _refuse_personal(turn: Turn, case: Case) -> Next:
+    """Nothing that names the asker is published: refused, audited, and the officer told how to go on."""
+    await turn.audit("faq_learn", case.code, allowed=False, detail={"reason": "personal_data"})
+    return done(turn.say("faq_learn.personal", code=case.code))
+
+
 async def _link(turn: Turn, case: Case, entry_id: str) -> Next:
+    if await faq_learning.holds_personal_data(turn.uow, case, case.description):
+        return await _refuse_personal(turn, case)
     entry = await faq_learning.add_question(turn.uow, turn.services, entry_id, case.description)
     if entry is None:
         return done(turn.say("faq_learn.unknown_entry", id=excerpt(entry_id, ECHO_MAX)))

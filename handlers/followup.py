@@ -7,11 +7,11 @@ buttons). The case must be the citizen's own, whatever the button says.
 from __future__ import annotations
 
 from bot.dialog import smalltalk
-from bot.dialog.flow import Flow, Turn, done, goto
+from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
 from bot.services import casework
 from bot.text import clean, parse_id
-from handlers.home import ATTACHED, menu
+from handlers.home import ATTACHED, DENOUNCED, UNPLACED, menu
 from storage.models import Case
 
 rate_flow = Flow("rate", entry="score")
@@ -68,6 +68,10 @@ async def comment(turn: Turn) -> Next:
     text = None if turn.choice == SKIP_COMMENT else (clean(turn.text)[:1000] or None)
     if turn.choice != SKIP_COMMENT and text is None:
         return goto("comment", turn.say("rating.ask_comment", turn.option("rating.skip_comment", SKIP_COMMENT)))
+    if casework.denounces(case, text):
+        # The rating counts; the comment is a tố cáo, filed with the inspectorate, not sent to the unit.
+        await casework.rate(turn.uow, turn.services, case, turn.data.get("score"))
+        return start("petition", carry={DENOUNCED: text})
     reopened = await casework.rate(turn.uow, turn.services, case, turn.data.get("score"), text)
     key = "rating.reopened" if reopened else "rating.recorded_low"
     return done(turn.say(key, code=case.code), menu(turn, "menu.more"))
@@ -115,6 +119,8 @@ async def ask(turn: Turn) -> Next:
     attached = turn.data.pop(ATTACHED, None)
     if isinstance(attached, int):
         return await _attached(turn, attached)
+    if isinstance(turn.data.get(UNPLACED), dict):
+        return await _which_case(turn)
     case = await _own_case(turn, turn.arg or "")
     if case is None or case.status != "need_info":
         return done(turn.say("supplement.not_needed"), menu(turn))
@@ -154,6 +160,41 @@ async def collect(turn: Turn) -> Next:
     )
 
 
+async def _which_case(turn: Turn) -> Next:
+    """A message typed while several of the person's cases wait for more: which case is it for?"""
+    waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
+    if not waiting:
+        return done(turn.say("supplement.not_needed"), menu(turn))
+    options = [
+        Option(
+            turn.t("supplement.case_button", code=case.code, type=turn.t(f"case_type.{case.type}")), f"case:{case.id}"
+        )
+        for case in waiting
+    ]
+    return goto("place", turn.say("supplement.which"), Reply(turn.t("supplement.which_pick"), tuple(options)))
+
+
+@supplement_flow.step("place")
+async def place(turn: Turn) -> Next:
+    """The message goes to the case the person picked, and what follows goes there too until Xong."""
+    part = turn.data.get(UNPLACED)
+    chosen = (turn.choice or "").removeprefix("case:") if (turn.choice or "").startswith("case:") else None
+    case = await _own_case(turn, chosen) if chosen else None
+    if not isinstance(part, dict) or case is None or case.status != "need_info":
+        return await _which_case(turn)
+    text = str(part.get("text") or "")
+    kept = part.get("attachment")
+    photos = [{str(key): str(value) for key, value in kept.items()}] if isinstance(kept, dict) else []
+    turn.data.pop(UNPLACED, None)
+    try:
+        await casework.add_info(turn.uow, turn.services, case, text, photos)
+    except casework.Denounces:
+        return start("petition", carry={DENOUNCED: text})
+    except casework.CaseFull as full:
+        return done(turn.say(str(full), code=case.code))
+    return await _attached(turn, case.id or 0)
+
+
 async def _attached(turn: Turn, case_id: int) -> Next:
     """A message sent without pressing Bổ sung was added to the case: more may follow."""
     case = await _own_case(turn, case_id)
@@ -180,6 +221,8 @@ async def more_info(turn: Turn) -> Next:
         return goto("more", turn.say("petition.describe_unsupported"))
     try:
         await casework.add_info(turn.uow, turn.services, case, text, photos)
+    except casework.Denounces:
+        return start("petition", carry={DENOUNCED: text})
     except casework.CaseFull as full:
         return _full(turn, case, full)
     return goto("more", turn.say("supplement.added", turn.option("petition.done_button", DONE), code=case.code))
@@ -199,8 +242,11 @@ async def finish(turn: Turn) -> Next:
         return done(turn.say("supplement.not_needed"), menu(turn))
     if not turn.data["parts"] and not turn.data["photos"]:
         return goto("collect", turn.say("supplement.empty", turn.option("petition.done_button", DONE)))
+    text = "\n".join(turn.data["parts"])
     try:
-        await casework.add_info(turn.uow, turn.services, case, "\n".join(turn.data["parts"]), turn.data["photos"])
+        await casework.add_info(turn.uow, turn.services, case, text, turn.data["photos"])
+    except casework.Denounces:
+        return start("petition", carry={DENOUNCED: text})
     except casework.CaseFull as full:
         return done(turn.say(str(full), code=case.code))
     return done(turn.say("supplement.sent", code=case.code), menu(turn, "menu.more"))

@@ -22,6 +22,10 @@ CONSENT_YES = "consent:yes"
 CONSENT_NO = "consent:no"
 # Handed to the supplement flow: the case a message outside any flow was just added to.
 ATTACHED = "attached_case"
+# Handed to the petition flow: text a citizen added to a case that denounces, to file as a tố cáo.
+DENOUNCED = "denounced_text"
+# Handed to the supplement flow: a message typed while several cases wait for more, to place.
+UNPLACED = "unplaced_part"
 
 
 def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
@@ -95,14 +99,22 @@ async def free_text(turn: Turn) -> Next:
         return greet(turn)
     if said == "thanks":
         return done(menu(turn, "home.thanks"))
-    waiting = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
+    asking = await turn.uow.cases.awaiting_info(turn.citizen.id or 0)
     attachment = turn.inbound.kept_attachment()
-    if waiting is not None and (kind == "text" or attachment is not None) and (turn.text or attachment):
+    if asking and (kind == "text" or attachment is not None) and (turn.text or attachment):
+        if len(asking) > 1:
+            # Which request does it answer? Guessing could send a denouncer's answer to the
+            # commune of their other case: the person chooses.
+            part = {"text": clean(turn.text), "attachment": attachment}
+            return start("supplement", carry={UNPLACED: part})
         # An officer asked this citizen for more: their next message answers it, even a short
         # "Dạ rồi" or "ok" to "Anh đã nộp đơn ở xã chưa?".
+        waiting = asking[0]
         photos = [attachment] if attachment is not None else []
         try:
             await casework.add_info(turn.uow, turn.services, waiting, clean(turn.text), photos)
+        except casework.Denounces:
+            return start("petition", carry={DENOUNCED: clean(turn.text)})
         except casework.CaseFull as full:
             return done(turn.say(str(full), code=waiting.code))
         # A photo and then its explanation: what follows goes to the same case until Xong.

@@ -15,7 +15,7 @@ from bot.services import cases
 from bot.services.cases import CITIZEN_TYPES, CONTACT_REQUIRED, Draft
 from bot.services.denunciation import is_denunciation
 from bot.text import clean, fold
-from handlers.home import CONSENT_NO, CONSENT_YES, consent_question, menu
+from handlers.home import CONSENT_NO, CONSENT_YES, DENOUNCED, consent_question, menu
 
 flow = Flow("petition", entry="begin", commands=("phananh", "gopy", "kiennghi", "khieunai", "tocao"))
 
@@ -64,8 +64,11 @@ async def begin(turn: Turn) -> Next:
     preset = _COMMAND_TYPES.get(turn.inbound.command or "") or (turn.arg if turn.arg in CITIZEN_TYPES else None)
     if preset:
         turn.data["preset"] = preset
+    denounced = turn.data.pop(DENOUNCED, None)
     if isinstance(forwarded, int):
         await _start_question(turn, forwarded)
+    elif isinstance(denounced, str) and denounced:
+        _start_denunciation(turn, denounced)
     if turn.citizen.consent_at is None:
         return goto("consent", turn.say("petition.consent_first"), consent_question(turn))
     return _after_consent(turn)
@@ -97,6 +100,16 @@ async def _start_question(turn: Turn, log_id: int) -> None:
         turn.data["became_to_cao"] = True
     _save(turn, draft)
     turn.data["faq_log"] = log.id
+
+
+def _start_denunciation(turn: Turn, text: str) -> None:
+    """Text a citizen added to another case denounces: a tố cáo of its own, with what they typed kept."""
+    draft = _draft(turn)
+    draft.type = "to_cao"
+    draft.description = text
+    turn.data["parts"] = [text[: cases.DESCRIPTION_MAX]]
+    turn.data["became_to_cao"] = True
+    _save(turn, draft)
 
 
 def _after_consent(turn: Turn, *before: Reply) -> Next:

@@ -23,6 +23,7 @@ from bot.services.routing import FORMER_KIND, OUTSIDE_KIND
 from bot.text import fold
 from handlers.officer import actor_of, refuse
 from storage.models import Invite, Staff, Unit
+from storage.uow import Database
 
 flow = Flow("staff", entry="command", commands=("moi", "dangky", "roi", "thuhoi", "dscanbo"))
 help_flow = Flow("help", entry="show", commands=("trogiup", "help"))
@@ -173,9 +174,7 @@ async def leave(turn: Turn) -> Next:
     staff = turn.staff
     if staff is None:
         return await refuse(turn, "leave", None)
-    staff.active = False
-    staff.left_at = turn.now
-    await turn.uow.staff.save(staff)
+    await _deactivate(turn, staff)
     await turn.audit("leave", None, staff_id=staff.id)
     return done(turn.say("staff.left"))
 
@@ -218,9 +217,18 @@ def _name(staff: Staff) -> str:
 
 
 async def _deactivate(turn: Turn, staff: Staff) -> None:
+    """Remove someone from the staff, and withdraw what waits in the outbox for them as staff."""
     staff.active = False
     staff.left_at = turn.now
     await turn.uow.staff.save(staff)
+    files = await notify.withdraw_staff_notices(turn.uow, staff)
+    if files:
+
+        async def release(db: Database) -> list[Reply]:
+            await notify.release_files(db, files)
+            return []
+
+        turn.after_commit(release)
 
 
 async def list_staff(turn: Turn) -> Next:

@@ -325,8 +325,9 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=20)
     chat_id: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # pending | sent | failed | held (outside the channel's reply window, or the person unfollowed:
-    # released to pending when the person next writes; see bot/outbox.py)
+    # pending | sent | failed | cancelled (its recipient left the staff) | held (outside the
+    # channel's reply window, or the person unfollowed: released to pending when the person next
+    # writes; see bot/outbox.py)
     status: str = Field(default="pending", max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -54,3 +54,13 @@ def prepare_sqlite_file(path: Path) -> None:
     os.close(descriptor)
     for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
         restrict(file)
+
+
+def delete_with_empty_folders(path: Path) -> None:
+    """Delete a delivered (or withdrawn) report file, then its run's and its period's folders once empty."""
+    path.unlink(missing_ok=True)
+    for folder in (path.parent, path.parent.parent):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (other files, other runs), or gone
+            return

@@ -70,6 +70,7 @@ OPEN_STATUSES = ("received", "accepted", "need_info")
 
 # What a delivered message's payload becomes when its text is no longer kept.
 BLANK_PAYLOAD: dict[str, Any] = {"text": "", "buttons": [], "photo": None}
+CANCELLED = "cancelled"  # outbox status of a message withdrawn before it was sent
 
 
 class _Repo:
@@ -196,15 +197,15 @@ class CaseRepo(_Repo):
         )
         return result.all()
 
-    async def awaiting_info(self, citizen_id: int) -> Case | None:
-        """The citizen's case that most recently asked them for more information, if any."""
+    async def awaiting_info(self, citizen_id: int, limit: int = 10) -> Sequence[Case]:
+        """The citizen's cases that asked them for more information, newest first."""
         result = await self.session.exec(
             select(Case)
             .where(Case.citizen_id == citizen_id, Case.status == "need_info")
             .order_by(col(Case.id).desc())
-            .limit(1)
+            .limit(limit)
         )
-        return result.first()
+        return result.all()
 
     async def contact(self, case_id: int) -> CaseContact | None:
         return await self.session.get(CaseContact, case_id)
@@ -475,9 +476,32 @@ class OutboxRepo(_Repo):
         )
         return int(result.rowcount or 0)
 
+    async def cancel_pending_for_staff_chat(self, channel: str, chat_id: str) -> list[str]:
+        """Cancel what waits for a chat as staff: every pending message except those about the
+        chat's own cases (the person's petitions). Their text is blanked; returns their files.
+
+        Why: a notice is queued when its cause commits and sent later; someone removed from the
+        staff meanwhile must not receive it (a denunciation, a case list, a reminder).
+        """
+        own_case = and_(
+            col(OutboxMessage.case_id).is_not(None),
+            col(OutboxMessage.case_id).in_(select(Case.id).where(Case.channel == channel, Case.chat_id == chat_id)),
+        )
+        waiting = and_(
+            col(OutboxMessage.channel) == channel,
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.status).in_(("pending", "held")),
+            not_(own_case),
+        )
+        payloads = (await self.session.exec(select(OutboxMessage.payload).where(waiting))).all()
+        await self.session.exec(update(OutboxMessage).where(waiting).values(status=CANCELLED, payload=BLANK_PAYLOAD))
+        return [str(payload["file"]) for payload in payloads if payload.get("file")]
+
     async def pending_files(self) -> set[str]:
-        """The local files that messages still to be sent will need (reports)."""
-        result = await self.session.exec(select(OutboxMessage.payload).where(OutboxMessage.status == "pending"))
+        """The local files that messages still to be sent (or held for later) will need (reports)."""
+        result = await self.session.exec(
+            select(OutboxMessage.payload).where(col(OutboxMessage.status).in_(("pending", "held")))
+        )
         return {str(payload["file"]) for payload in result.all() if payload.get("file")}
 
     async def about_case(

@@ -16,6 +16,7 @@ from bot.dialog.types import Option, Reply
 from bot.services import cases, notify
 from bot.services.access import Actor
 from bot.services.container import Services
+from bot.services.denunciation import is_denunciation
 from storage.models import Case, CaseEvent, Rating, Unit
 from storage.uow import UnitOfWork
 
@@ -204,6 +205,7 @@ async def add_info(
 ) -> None:
     """The citizen answers a request for more information, or adds to that answer while the case is open."""
     _require(case, "need_info", "received", "accepted")
+    refuse_denunciation(case, text)
     await check_room(uow, services, case, attachments=len(attachments))
     now = services.clock()
     if case.status == "need_info":
@@ -215,6 +217,26 @@ async def add_info(
     await _event(uow, case, "info_added", actor=None, now=now, text=text, photos=len(attachments))
     excerpt = cases.excerpt(text, 200) if text else _t_default(services)("petition.photos_only")
     await _tell_unit_of_part(uow, services, case, excerpt, len(attachments))
+
+
+class Denounces(ActionError):
+    """What a citizen adds to a case that is not a tố cáo denounces: it is a tố cáo of its own."""
+
+
+def denounces(case: Case, text: str | None) -> bool:
+    """Whether ``text``, added to ``case``, would carry a denunciation to a unit not entitled to it."""
+    return case.type != "to_cao" and bool(text) and is_denunciation(text or "")
+
+
+def refuse_denunciation(case: Case, text: str | None) -> None:
+    """Raise Denounces for a denunciation added to a case that is not a tố cáo.
+
+    Why: a supplement or a rating comment goes to the case's unit, often the commune it would
+    accuse, which also knows who wrote it. The flow files it as a tố cáo instead (item 3 of
+    issue #12: every text forwarded or filed is checked, not only the first one).
+    """
+    if denounces(case, text):
+        raise Denounces("case.denounces")
 
 
 class CaseFull(ActionError):
@@ -347,6 +369,7 @@ async def rate(uow: UnitOfWork, services: Services, case: Case, score: int | Non
 
     "Not solved" or a low score within 7 days of the resolution reopens the case with the comment.
     """
+    refuse_denunciation(case, comment)
     now = services.clock()
     solved = score is not None
     await uow.cases.add_rating(Rating(case_id=case.id or 0, score=score or 1, solved=solved, comment=comment, at=now))

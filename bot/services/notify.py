@@ -7,13 +7,15 @@ committed, and survives a restart until the outbox worker delivers it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.dialog import choices
 from bot.dialog.types import Reply
-from storage.models import OutboxMessage
-from storage.uow import UnitOfWork
+from storage.models import OutboxMessage, Staff
+from storage.private import delete_with_empty_folders
+from storage.uow import Database, UnitOfWork
 
 NOTIFICATION_BUTTON_TTL = timedelta(days=30)
 
@@ -84,3 +86,32 @@ async def enqueue_gathered(
     if recent:
         row.next_attempt_at = max(max(r.next_attempt_at for r in recent) + window, now)
     await uow.outbox.save(row)
+
+
+async def withdraw_staff_notices(uow: UnitOfWork, staff: Staff) -> list[str]:
+    """Cancel what waits in the outbox for someone who has just stopped being staff.
+
+    Notices are queued when their cause commits and delivered later: without this, an officer
+    or inspector removed in between would still receive a denunciation, a case list, a
+    reminder queued for them. What is about their own petitions still reaches them, and
+    nothing is cancelled for a chat another active staff member still uses. Returns the report
+    files of the cancelled messages, for :func:`release_files` after the commit.
+    """
+    others = [
+        other
+        for other in await uow.staff.all_active()
+        if (other.channel, other.chat_id) == (staff.channel, staff.chat_id) and other.id != staff.id
+    ]
+    if others:
+        return []
+    return await uow.outbox.cancel_pending_for_staff_chat(staff.channel, staff.chat_id)
+
+
+async def release_files(db: Database, files: Sequence[str]) -> None:
+    """Delete report files no pending message needs any more (after the cancelling commit)."""
+    if not files:
+        return
+    async with db.unit_of_work() as uow:
+        needed = await uow.outbox.pending_files()
+    for file in set(files) - needed:
+        delete_with_empty_folders(Path(file))
