@@ -21,6 +21,7 @@ from storage.repositories import (
     FaqRepo,
     InviteRepo,
     OutboxRepo,
+    PublishRepo,
     ReportRepo,
     StaffRepo,
     UnitRepo,
@@ -45,6 +46,7 @@ class UnitOfWork:
         self.audit = AuditRepo(session)
         self.faq = FaqRepo(session)
         self.reports = ReportRepo(session)
+        self.published = PublishRepo(session)
 
     @property
     def dialect(self) -> str:

@@ -52,6 +52,7 @@ async def erase(uow: UnitOfWork, services: Services, citizen: Citizen, now: date
     held = await held_cases(uow, services, citizen, now)
     await uow.cases.erase_contacts(citizen.id or 0, now, keep=[case.id or 0 for case in held])
     await uow.faq.erase_of_citizen(citizen.id or 0)
+    await uow.published.erase_of_citizen(citizen.id or 0)
     await uow.choices.drop_chat(citizen.channel, citizen.chat_id)
     await uow.outbox.blank_for_chat(citizen.channel, citizen.chat_id)
     citizen.display_name = None
