@@ -203,3 +203,30 @@ async def test_no_response_carries_personal_data(app: App) -> None:
             assert not re.search(r'"(lat|long)": -?\d+\.\d{4,}', body), url
             seen += len(body)
         assert seen > 100_000
+
+
+async def test_python_m_bot_web_serves_until_stopped(database_url: str) -> None:
+    """The CLI command: the page on the configured port, stopped by its event (SIGTERM's)."""
+    import asyncio
+    import socket
+
+    from bot.cli import _web
+    from tests.conftest import make_config
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop = asyncio.Event()
+    server = asyncio.create_task(_web(make_config(database_url, web={"port": port}), stop))
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            try:
+                status, html = await _get(session, f"http://127.0.0.1:{port}/")
+                break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the page never answered")
+    assert status == 200 and '<html lang="vi">' in html
+    stop.set()
+    assert await server == 0
