@@ -154,7 +154,7 @@ async def test_open311_lists_phan_anh_and_kien_nghi_as_the_spec_says(app: App) -
                 assert (await response.json())[0]["code"] == status
 
 
-async def test_a_published_answer_shows_masked_and_nothing_else_does(app: App) -> None:
+async def test_an_approved_answer_reaches_open311_masked(app: App) -> None:
     async with running_page(app) as base, aiohttp.ClientSession() as session:
         async with app.db.unit_of_work() as uow:
             case = (
