@@ -1,10 +1,10 @@
 """Erasure on request (/dulieu), and what is held back from it on a legal basis.
 
 A citizen's personal data goes when they ask: their name, phone and consent, the words they
-typed to the FAQ, the buttons and delivered messages of their chat, and the contact stored
-with their cases. One exception, which /dulieu states: the contact on a khiếu nại or tố cáo is
-needed to settle it (the law obliges the authority to answer the complainant, and to protect
-and reach the denouncer), so it is kept while the case is open and for the records period
+typed to the FAQ, the buttons and delivered messages of their chat, the contact stored
+with their cases, and any question and answer they allowed to be published (published_answers).
+One exception, which /dulieu states: the contact on a khiếu nại or tố cáo is needed to settle it
+(the law obliges the authority to answer the complainant, and to protect and reach the denouncer), so it is kept while the case is open and for the records period
 after it closes (``[retention] legal_records_years``); the daily retention job erases it then.
 The person may withdraw such a petition instead (``casework.withdraw``).
 """
