@@ -2,6 +2,7 @@
 
 run          start the configured transports (Telegram and/or Zalo; the console when neither is configured)
 console      chat in the terminal with the same flows (no token needed)
+web          serve the public transparency page and the Open311 API ([web] listen, port)
 db upgrade   apply the database migrations
 db backup    back up the database (SQLite online backup, pg_dump for PostgreSQL) to var/backups/
 health       is the deployment working: database, migrations, outbox, updates, jobs, map (exit 1 if not)
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the bot with the configured transports")
     commands.add_parser("console", help="chat with the bot in this terminal")
+    commands.add_parser("web", help="serve the public transparency page and Open311 API")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "backup"])
     db.add_argument("--out", help="backup: file or directory to write (default: var/backups/, timestamped)")
@@ -144,7 +146,12 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         from bot.scheduler import start_scheduler, stop_scheduler
 
         scheduler = await start_scheduler(app)
+        web_page = contextlib.AsyncExitStack()
         try:
+            if config.web.enabled:
+                from bot.web.server import serving
+
+                await web_page.enter_async_context(serving(app))
             for transport in transports:
                 await transport.start()
                 started.append(transport)
@@ -158,10 +165,29 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
                 with contextlib.suppress(asyncio.CancelledError):
                     await outbox_task
         finally:
+            await web_page.aclose()
             await stop_scheduler(scheduler)
     finally:
         for transport in reversed(started):
             await transport.stop()
+        await app.close()
+    return 0
+
+
+async def _web(config: Config, stop: asyncio.Event | None = None) -> int:
+    """Serve the public page alone until SIGINT/SIGTERM (or ``stop`` is set)."""
+    from bot.web.server import serving
+
+    app = await open_app(config)
+    try:
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        async with serving(app):
+            await stop.wait()
+    finally:
         await app.close()
     return 0
 
@@ -400,6 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_run(config))
         if args.command == "console":
             return asyncio.run(_console(config))
+        if args.command == "web":
+            return asyncio.run(_web(config))
         if args.command == "db" and args.action == "backup":
             return _db_backup(config, args.out)
         if args.command == "db":

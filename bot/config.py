@@ -195,6 +195,19 @@ class SupplementsConfig(_Section):
     notice_window_minutes: int = Field(default=5, ge=0)  # 0: a notice for every part
 
 
+class WebConfig(_Section):
+    """The public transparency page and Open311 API (bot/web, docs/web.md)."""
+
+    enabled: bool = False  # also serve it beside `python -m bot run`
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    base_url: str = ""  # the public address, e.g. https://minhbach.example.gov.vn (links, Open311 discovery)
+    # OpenStreetMap-style tile URL with {z}/{x}/{y}; empty: the map is a plot of points without tiles.
+    tile_url: str = ""
+    tile_attribution: str = "© OpenStreetMap contributors"
+    refresh_minutes: float = Field(default=10.0, gt=0)  # how often the cached figures are recomputed
+
+
 class Config(_Section):
     deployment: DeploymentConfig = DeploymentConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -209,6 +222,7 @@ class Config(_Section):
     outbox: OutboxConfig = OutboxConfig()
     retention: RetentionConfig = RetentionConfig()
     supplements: SupplementsConfig = SupplementsConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def data_path(self) -> Path:

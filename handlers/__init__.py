@@ -20,6 +20,7 @@ from handlers import (
     reports,
     schedule,
     staff,
+    supervise,
 )
 
 FLOWS: tuple[Flow, ...] = (
@@ -39,6 +40,7 @@ FLOWS: tuple[Flow, ...] = (
     followup.supplement_flow,
     faq_learn.flow,
     reports.flow,
+    supervise.flow,
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
-from bot.services import casework
+from bot.services import casework, publishing
 from bot.text import clean, parse_id
 from handlers.home import ATTACHED, DENOUNCED, UNPLACED, menu
 from storage.models import Case
@@ -21,6 +21,8 @@ MORE = "rate:more"
 NO_MORE = "rate:no"
 SKIP_COMMENT = "rate:skip"
 DONE = "supplement:done"
+PUBLISH_YES = "publish:yes"
+PUBLISH_NO = "publish:no"
 
 
 async def _own_case(turn: Turn, case_id: str | int) -> Case | None:
@@ -92,7 +94,7 @@ async def more(turn: Turn) -> Next:
     if turn.choice == MORE:
         turn.data["aspects"] = {}
         return goto("aspect", _aspect_question(turn, 0))
-    return done(turn.say("rating.bye"), menu(turn, "menu.more"))
+    return await _goodbye(turn)
 
 
 @rate_flow.step("aspect")
@@ -108,7 +110,29 @@ async def aspect(turn: Turn) -> Next:
     case = await turn.uow.cases.get(int(turn.data["case"]))
     if case is not None:
         await casework.rate_aspects(turn.uow, case, answers)
-    return done(turn.say("rating.bye"), menu(turn, "menu.more"))
+    return await _goodbye(turn)
+
+
+async def _goodbye(turn: Turn) -> Next:
+    """Thanks; and, for a case that may be published, whether the citizen allows it."""
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None or not publishing.publishable(case) or await turn.uow.published.get(case.id or 0):
+        return done(turn.say("rating.bye"), menu(turn, "menu.more"))
+    ask = turn.say(
+        "rating.ask_publish",
+        turn.option("rating.publish_yes", PUBLISH_YES, means="yes"),
+        turn.option("rating.publish_no", PUBLISH_NO, means="no"),
+    )
+    return goto("publish", turn.say("rating.bye"), ask)
+
+
+@rate_flow.step("publish")
+async def publish(turn: Turn) -> Next:
+    """The citizen's leave to show their question and its answer without their identity."""
+    case = await _own_case(turn, int(turn.data["case"]))
+    if turn.choice == PUBLISH_YES and case is not None and await publishing.consent(turn.uow, case, turn.now):
+        return done(turn.say("rating.publish_thanks"), menu(turn, "menu.more"))
+    return done(menu(turn, "menu.more"))
 
 
 # --- adding information --------------------------------------------------------------------------

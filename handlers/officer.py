@@ -13,7 +13,7 @@ from bot.dialog import smalltalk
 from bot.dialog.catalog import Markup, escape
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Option, Reply
-from bot.services import cases, casework
+from bot.services import cases, casework, publishing
 from bot.services.access import Action, Actor, can, can_extend, inbox_scope, sees_identity
 from bot.text import clean, fold, parse_id
 from storage.models import Case
@@ -52,7 +52,7 @@ def refusal(turn: Turn) -> Reply:
 @inbox.step("page")
 async def page(turn: Turn) -> Next:
     actor = actor_of(turn)
-    if not actor.is_staff:
+    if not actor.is_staff or actor.is_supervisor:
         return await refuse(turn, "inbox", None)
     number = max(1, parse_id(turn.arg or "") or 1)
     units, types = inbox_scope(actor)
@@ -123,6 +123,8 @@ async def open_case(turn: Turn) -> Next:
         return await refuse(turn, f"case:{action}", case.code)
     if action == "view":
         return done(await card(turn, case, actor))
+    if action == "publish":
+        return await _publish(turn, case, actor)
     if action in ("accept", "accept_complex"):
         return await _apply(turn, case, actor, action, "")
     if action == "extend":
@@ -180,7 +182,19 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
         contact=Markup(contact_line),
         history=Markup("\n".join(history)),
     )
-    return Reply(text, tuple(_action_buttons(turn, case, actor)), columns=2)
+    buttons = _action_buttons(turn, case, actor)
+    if can(actor, "publish", case) and await publishing.awaiting_approval(turn.uow, case):
+        # The citizen allowed publishing when rating; an officer of the unit makes it public.
+        buttons.append(turn.option("officer.button.publish", f"flow:case:publish:{case.id}"))
+    return Reply(text, tuple(buttons), columns=2)
+
+
+async def _publish(turn: Turn, case: Case, actor: Actor) -> Next:
+    """Show the case's question and answer on the public page, as the citizen allowed."""
+    if not await publishing.approve(turn.uow, case, actor.staff, turn.now):
+        return done(turn.say("officer.case_not_found", code=case.code))
+    await turn.audit("case:publish", case.code)
+    return done(turn.say("officer.done.publish", code=case.code))
 
 
 def _voice_note(turn: Turn, case: Case) -> str:

@@ -254,7 +254,9 @@ async def list_staff(turn: Turn) -> Next:
 async def show_help(turn: Turn) -> Next:
     actor: Actor = actor_of(turn)
     sections = [turn.t("help.citizen")]
-    if actor.is_staff:
+    if actor.is_supervisor:
+        sections.append(turn.t("help.supervisor"))
+    elif actor.is_staff:
         sections.append(turn.t("help.officer"))
     if actor.role == "inspector":
         sections.append(turn.t("help.inspector"))

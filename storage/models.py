@@ -180,6 +180,23 @@ class Rating(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class PublishedAnswer(SQLModel, table=True):
+    """A question and its answer the citizen allowed to be published without their identity.
+
+    Shown on the public page only once an officer of the case's unit approved it; the texts are
+    copied at approval (phone numbers masked), so later edits of the case never leak out.
+    """
+
+    __tablename__ = "published_answers"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    consent_at: datetime = Field(sa_type=UTCDateTime)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    approved_by: int | None = None  # staff.id
+    question: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 class Staff(SQLModel, table=True):
     """An officer, unit lead, inspector or district admin, bound to a chat account."""
 

@@ -288,6 +288,26 @@ class ReportQueries:
                 counts[key] = counts.get(key, 0) + int(n)
         return [(t, u, n) for (t, u), n in sorted(counts.items())]
 
+    async def open_cases(self, window: Window) -> list[tuple[str, int, int]]:
+        """(type, unit id, cases open at the window's as-of moment): received before it and not
+        finished before it. Two index ranges, as :meth:`overdue`: still open, finished after."""
+        counts: dict[tuple[str, int], int] = {}
+        received = _cases.c.received_at < window.as_of
+        parts = (
+            and_(_cases.c.status.in_(OPEN_STATUSES), received),
+            and_(self._rare(finished_at >= window.as_of), _cases.c.status.in_(FINISHED_STATUSES), received),
+        )
+        for part in parts:
+            query = (
+                select(_cases.c.type, _cases.c.unit_id, func.count())
+                .where(part, *self._units(window))
+                .group_by(_cases.c.type, _cases.c.unit_id)
+            )
+            for t, u, n in (await self._execute(query)).all():
+                key = (str(t), int(u))
+                counts[key] = counts.get(key, 0) + int(n)
+        return [(t, u, n) for (t, u), n in sorted(counts.items())]
+
     async def overdue_cases(self, window: Window, limit: int) -> list[OverdueCase]:
         """The most overdue cases first (oldest due date), at most ``limit``."""
         columns = (_cases.c.id, _cases.c.code, _cases.c.type, _cases.c.unit_id, due_date.label("due"))

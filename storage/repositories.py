@@ -31,6 +31,7 @@ from storage.models import (
     OAuthTokens,
     OutboxMessage,
     ProcessedUpdate,
+    PublishedAnswer,
     Rating,
     ReceptionSlot,
     ReportRun,
@@ -709,3 +710,19 @@ class ReportRepo(_Repo):
     async def save(self, run: ReportRun) -> None:
         self.session.add(run)
         await self.session.flush()
+
+
+class PublishRepo(_Repo):
+    """Consent to publish a case's question and answer, and an officer's approval of it."""
+
+    async def get(self, case_id: int) -> PublishedAnswer | None:
+        return await self.session.get(PublishedAnswer, case_id)
+
+    async def save(self, row: PublishedAnswer) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def erase_of_citizen(self, citizen_id: int) -> None:
+        """Withdraw every consent (published or not) of a citizen whose data is erased."""
+        case_ids = select(Case.id).where(Case.citizen_id == citizen_id)
+        await self.session.exec(delete(PublishedAnswer).where(col(PublishedAnswer.case_id).in_(case_ids)))

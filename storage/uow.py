@@ -22,6 +22,7 @@ from storage.repositories import (
     InviteRepo,
     OutboxRepo,
     PresenceRepo,
+    PublishRepo,
     ReportRepo,
     StaffRepo,
     TokenRepo,
@@ -49,6 +50,7 @@ class UnitOfWork:
         self.reports = ReportRepo(session)
         self.presence = PresenceRepo(session)
         self.tokens = TokenRepo(session)
+        self.published = PublishRepo(session)
 
     @property
     def dialect(self) -> str:

@@ -38,6 +38,7 @@ _TABLES_IN_ORDER = (
     "audit_log",
     "invites",
     "staff",
+    "published_answers",
     "ratings",
     "faq_log",
     "case_events",

@@ -7,6 +7,10 @@ inspectorate), with deadlines from the deadlines service (so Vietnamese holidays
 respected), officers acting on working days in office hours, most cases finished on time and
 some late or still overdue, extensions for some denunciations, ratings, FAQ questions, and the
 events that tell each story. Every name is generic ("Người dân mẫu 12"); nothing is real.
+Some citizens and filers have made-up phone numbers and addresses, phản ánh have a location
+near Cầu Ngang, and some answered ones were allowed and approved for publishing: the public
+page's tests scan every response for these personal data. They come from a random generator
+of their own, so the cases and figures of a seed stay what they were before they existed.
 
 Rows are written in bulk (:mod:`storage.bulk`) in batches, so a million cases load in minutes.
 """
@@ -23,7 +27,7 @@ from bot.app import App
 from bot.services.deadlines import CaseType, Deadlines
 from bot.services.routing import CITIZEN_KINDS
 from storage import bulk
-from storage.models import Case, CaseContact, CaseEvent, Citizen, FaqFeedback, Rating
+from storage.models import Case, CaseContact, CaseEvent, Citizen, FaqFeedback, PublishedAnswer, Rating
 
 TYPES: tuple[CaseType, ...] = ("phan_anh", "kien_nghi", "khieu_nai", "to_cao", "hoi_dap")
 TYPE_WEIGHTS = (45, 18, 12, 5, 20)
@@ -56,6 +60,13 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
         "Hỏi thủ tục xác nhận tình trạng hôn nhân",
     ),
 }
+ANSWERS: dict[str, str] = {
+    "phan_anh": "Xã đã cử cán bộ kiểm tra và khắc phục xong (dữ liệu mẫu)",
+    "kien_nghi": "Xã đã đưa đề nghị vào kế hoạch và báo kết quả (dữ liệu mẫu)",
+}
+PUBLISHED_SHARE = 0.2  # of the answered phản ánh and kiến nghị rated 4 or 5
+# Where demo phản ánh happen: a box around Cầu Ngang (latitude, longitude).
+AREA = ((9.70, 9.90), (106.35, 106.60))
 ANSWER_LIMIT_DAYS = {"phan_anh": 10, "kien_nghi": 10, "hoi_dap": 5}
 BATCH = 20_000
 
@@ -153,6 +164,7 @@ async def generate(
 ) -> DemoReport:
     """Add ``cases`` synthetic cases (and their citizens, events, ratings, FAQ questions)."""
     rng = random.Random(seed)
+    extra = random.Random(seed * 7919 + 1)  # personal data and places: apart, see the docstring
     now = app.services.clock()
     profile = app.config.deployment.units_profile
     prefix = app.config.deployment.case_prefix
@@ -182,7 +194,7 @@ async def generate(
                     "channel_user_id": user,
                     "chat_id": user,
                     "display_name": f"Người dân mẫu {next_citizen + index}",
-                    "phone": None,
+                    "phone": _phone(extra) if extra.random() < 0.5 else None,
                     "language": "vi",
                     "consent_at": now - timedelta(days=400),
                     "created_at": now - timedelta(days=400),
@@ -213,6 +225,7 @@ async def generate(
         event_rows: list[dict[str, Any]] = []
         rating_rows: list[dict[str, Any]] = []
         faq_rows: list[dict[str, Any]] = []
+        published_rows: list[dict[str, Any]] = []
         for offset in offsets[first : first + batch]:
             received = start + timedelta(seconds=offset)
             case_id = next_case
@@ -258,14 +271,19 @@ async def generate(
             }
             events = [_event(case_id, received, "received", "citizen", True, unit=unit[1], anonymous=anonymous)]
             _lifecycle(rng, calendar, row, events, now)
+            if case_type == "phan_anh":
+                row["latitude"] = round(extra.uniform(*AREA[0]), 6)
+                row["longitude"] = round(extra.uniform(*AREA[1]), 6)
+            if case_type in ANSWERS and row["resolved_at"] is not None:
+                row["result"] = ANSWERS[case_type]
             case_rows.append(row)
             if case_type in ("khieu_nai", "to_cao") and not anonymous:
                 contact_rows.append(
                     {
                         "case_id": case_id,
                         "full_name": f"Người gửi mẫu {case_id}",
-                        "phone": None,
-                        "address": None,
+                        "phone": _phone(extra),
+                        "address": f"Số {extra.randint(1, 200)} ấp Mẫu {extra.randint(1, 30)}",
                         "erased_at": None,
                     }
                 )
@@ -287,6 +305,18 @@ async def generate(
                     )
                     next_rating += 1
                     events.append(_event(case_id, rated, "rated", "citizen", False, score=score))
+                    if row["result"] and score >= 4 and not anonymous and extra.random() < PUBLISHED_SHARE:
+                        approved = rated + timedelta(hours=extra.uniform(1, 72))
+                        published_rows.append(
+                            {
+                                "case_id": case_id,
+                                "consent_at": rated,
+                                "approved_at": approved if approved <= now else None,
+                                "approved_by": None,
+                                "question": row["description"] if approved <= now else None,
+                                "answer": row["result"] if approved <= now else None,
+                            }
+                        )
             if case_type == "hoi_dap" and entries:
                 faq_rows.append(_faq(next_faq, received - timedelta(minutes=1), rng, entries, case_id))
                 next_faq += 1
@@ -304,6 +334,7 @@ async def generate(
             await bulk.insert_rows(uow.session, CaseEvent, event_rows)
             await bulk.insert_rows(uow.session, Rating, rating_rows)
             await bulk.insert_rows(uow.session, FaqFeedback, faq_rows)
+            await bulk.insert_rows(uow.session, PublishedAnswer, published_rows)
         totals["events"] += len(event_rows)
         totals["ratings"] += len(rating_rows)
         totals["faq"] += len(faq_rows)
@@ -315,6 +346,11 @@ async def generate(
                 await bulk.set_counter(uow.session, f"case-{year}", value)
         await bulk.after_load(uow.session, [Citizen, Case, CaseEvent, Rating, FaqFeedback])
     return DemoReport(citizen_count, cases, totals["events"], totals["ratings"], totals["faq"])
+
+
+def _phone(rng: random.Random) -> str:
+    """A made-up Vietnamese mobile number (10 digits, 09...)."""
+    return "09" + "".join(str(rng.randrange(10)) for _ in range(8))
 
 
 def _faq(faq_id: int, asked: datetime, rng: random.Random, entries: list[str], forwarded: int | None) -> dict[str, Any]:

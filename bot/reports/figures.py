@@ -34,6 +34,7 @@ class Cell:
     on_time: int = 0
     handling_seconds: float = 0.0
     overdue: int = 0
+    open: int = 0  # open at the as-of moment (the end of the period, or now)
     ratings: int = 0
     score_sum: int = 0
     satisfied: int = 0
@@ -128,13 +129,14 @@ async def collect(
         lambda q: q.received(window),
         lambda q: q.overdue(window),
         lambda q: q.overdue_cases(window, overdue_limit),
+        lambda q: q.open_cases(window),
     ]
     if unit is None:
         # The FAQ is district-wide: questions are not tied to a unit.
         jobs += [lambda q: q.faq(window), lambda q: q.faq_topics(window, TOPICS_LIMIT)]
     async with ReportQueries(uow.session).readers(CONNECTIONS) as readers:
         results = await _spread(readers, jobs)
-    finished, ratings, received, overdue, overdue_cases = results[:5]
+    finished, ratings, received, overdue, overdue_cases, open_now = results[:6]
     for case_type, unit_id, count in cast(list[tuple[str, int, int]], received):
         figures.cell(case_type, unit_id).received += count
     for row in cast(list[FinishedRow], finished):
@@ -145,6 +147,8 @@ async def collect(
         cell.handling_seconds += row.handling_seconds
     for case_type, unit_id, count in cast(list[tuple[str, int, int]], overdue):
         figures.cell(case_type, unit_id).overdue += count
+    for case_type, unit_id, count in cast(list[tuple[str, int, int]], open_now):
+        figures.cell(case_type, unit_id).open += count
     for rating in cast(list[RatingRow], ratings):
         cell = figures.cell(rating.type, rating.unit_id)
         cell.ratings += rating.ratings
@@ -153,8 +157,8 @@ async def collect(
         cell.solved += rating.solved
     figures.overdue_cases = cast(list[OverdueCase], overdue_cases)
     if unit is None:
-        figures.faq = cast(FaqFigures, results[5])
-        figures.topics = cast(list[tuple[str, int]], results[6])
+        figures.faq = cast(FaqFigures, results[6])
+        figures.topics = cast(list[tuple[str, int]], results[7])
     return figures
 
 

@@ -143,3 +143,34 @@ def parse(text: str, today: date, config: ReportsConfig) -> Period:
             raise PeriodError(f"the range ends before it starts: {raw}")
         return Period("range", f"{first}..{last}", first, last)
     raise PeriodError(f"unknown period {raw!r}")
+
+
+def month_of(day: date) -> Period:
+    """The calendar month of ``day``, up to ``day`` (the public page's "this month")."""
+    first = day.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return _clip(Period("month", f"{first:%Y-%m}", first, last), day)
+
+
+def quarter_of(day: date) -> Period:
+    """The calendar quarter of ``day``, up to ``day``."""
+    number = (day.month - 1) // 3 + 1
+    first = date(day.year, 3 * number - 2, 1)
+    last = (date(day.year + (number == 4), (3 * number) % 12 + 1, 1)) - timedelta(days=1)
+    return _clip(Period("range", f"{day.year}-Q{number}", first, last), day)
+
+
+def year_of(day: date) -> Period:
+    """The calendar year of ``day`` (1 January on), up to ``day``; not the statutory year."""
+    return _clip(Period("range", f"{day.year}", date(day.year, 1, 1), date(day.year, 12, 31)), day)
+
+
+def months_back(day: date, count: int) -> list[Period]:
+    """The ``count`` calendar months ending with the month of ``day`` (oldest first), the
+    last one up to ``day``: the public page's monthly trend."""
+    result = [month_of(day)]
+    while len(result) < count:
+        previous = result[0].start - timedelta(days=1)
+        first = previous.replace(day=1)
+        result.insert(0, Period("month", f"{first:%Y-%m}", first, previous))
+    return result

@@ -4,7 +4,9 @@ Roles: super-admin (Telegram ids in config), district admin (Nội vụ and
 leadership: reads every case but denunciations, gets reports), unit lead and
 officer (their own unit's cases), inspector (the inspectorate's cases,
 denunciations included, and the only role that may read a denouncer's
-identity). Every decision here is made again when an action runs: a button
+identity), supervisor (giám sát: the commune's Fatherland Front or People's Inspection Board;
+reads its commune's figures and overdue case codes, never a case's content or anyone's
+identity, and acts on nothing). Every decision here is made again when an action runs: a button
 only proves which chat it was shown in.
 """
 
@@ -15,10 +17,10 @@ from typing import Literal
 
 from storage.models import Case, Staff, Unit
 
-Role = Literal["super_admin", "district_admin", "unit_lead", "officer", "inspector"]
-ROLES: tuple[Role, ...] = ("super_admin", "district_admin", "unit_lead", "officer", "inspector")
-INVITABLE: tuple[Role, ...] = ("district_admin", "unit_lead", "officer", "inspector")
-UNIT_ROLES: tuple[Role, ...] = ("unit_lead", "officer", "inspector")
+Role = Literal["super_admin", "district_admin", "unit_lead", "officer", "inspector", "supervisor"]
+ROLES: tuple[Role, ...] = ("super_admin", "district_admin", "unit_lead", "officer", "inspector", "supervisor")
+INVITABLE: tuple[Role, ...] = ("district_admin", "unit_lead", "officer", "inspector", "supervisor")
+UNIT_ROLES: tuple[Role, ...] = ("unit_lead", "officer", "inspector", "supervisor")
 ROLE_WORDS: dict[str, Role] = {
     "quantri": "district_admin",
     "noivu": "district_admin",
@@ -32,9 +34,14 @@ ROLE_WORDS: dict[str, Role] = {
     "officer": "officer",
     "thanhtra": "inspector",
     "inspector": "inspector",
+    "giamsat": "supervisor",
+    "mttq": "supervisor",
+    "supervisor": "supervisor",
 }
 
-Action = Literal["view", "accept", "reject", "reply", "transfer", "request_info", "resolve", "note", "extend"]
+Action = Literal[
+    "view", "accept", "reject", "reply", "transfer", "request_info", "resolve", "note", "extend", "publish"
+]
 WORK_ACTIONS: tuple[Action, ...] = ("accept", "reject", "reply", "transfer", "request_info", "resolve", "note")
 
 
@@ -57,6 +64,11 @@ class Actor:
     @property
     def is_staff(self) -> bool:
         return self.role is not None
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Giám sát: figures and overdue codes of one commune, read only; no case, no inbox."""
+        return self.role == "supervisor"
 
     @property
     def is_admin(self) -> bool:
@@ -91,7 +103,8 @@ def is_inspectorate_lead(actor: Actor, actor_unit: Unit | None) -> bool:
 
 def can(actor: Actor, action: Action, case: Case) -> bool:
     role = actor.role
-    if role is None:
+    if role is None or role == "supervisor":
+        # A supervisor watches figures; they never open, read or act on a case.
         return False
     if case.type == "to_cao":
         # Denunciations: only the inspectorate they were routed to.

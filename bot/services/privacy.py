@@ -1,10 +1,10 @@
 """Erasure on request (/dulieu), and what is held back from it on a legal basis.
 
 A citizen's personal data goes when they ask: their name, phone and consent, the words they
-typed to the FAQ, the buttons and delivered messages of their chat, and the contact stored
-with their cases. One exception, which /dulieu states: the contact on a khiếu nại or tố cáo is
-needed to settle it (the law obliges the authority to answer the complainant, and to protect
-and reach the denouncer), so it is kept while the case is open and for the records period
+typed to the FAQ, the buttons and delivered messages of their chat, the contact stored
+with their cases, and any question and answer they allowed to be published (published_answers).
+One exception, which /dulieu states: the contact on a khiếu nại or tố cáo is needed to settle it
+(the law obliges the authority to answer the complainant, and to protect and reach the denouncer), so it is kept while the case is open and for the records period
 after it closes (``[retention] legal_records_years``); the daily retention job erases it then.
 The person may withdraw such a petition instead (``casework.withdraw``).
 """
@@ -52,6 +52,7 @@ async def erase(uow: UnitOfWork, services: Services, citizen: Citizen, now: date
     held = await held_cases(uow, services, citizen, now)
     await uow.cases.erase_contacts(citizen.id or 0, now, keep=[case.id or 0 for case in held])
     await uow.faq.erase_of_citizen(citizen.id or 0)
+    await uow.published.erase_of_citizen(citizen.id or 0)
     await uow.choices.drop_chat(citizen.channel, citizen.chat_id)
     await uow.outbox.blank_for_chat(citizen.channel, citizen.chat_id)
     citizen.display_name = None
