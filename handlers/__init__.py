@@ -37,6 +37,7 @@ FLOWS: tuple[Flow, ...] = (
     staff.help_flow,
     followup.rate_flow,
     followup.supplement_flow,
+    followup.appeal_flow,
     faq_learn.flow,
     reports.flow,
 )

@@ -194,6 +194,11 @@ class CaseRepo(_Repo):
         )
         return result.all()
 
+    async def second_complaint_of(self, case_id: int) -> Case | None:
+        """The second complaint (round 2) lodged against this case's decision, if any."""
+        result = await self.session.exec(select(Case).where(Case.parent_id == case_id, Case.round == 2).limit(1))
+        return result.first()
+
     async def awaiting_info(self, citizen_id: int) -> Case | None:
         """The citizen's case that most recently asked them for more information, if any."""
         result = await self.session.exec(

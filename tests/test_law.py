@@ -1,0 +1,127 @@
+"""The case workflow against the law (issue #14), dialogue level, on both databases.
+
+Each test names the article it enforces: Luật Khiếu nại 2011 (Law 02/2011/QH13, "Luật KN"),
+Luật Tố cáo 2018 (Law 25/2018/QH14, "Luật TC"). The clock starts on Friday 27/11/2026, 09:00
+in Vietnam (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from bot.app import App
+from bot.text import plain_text
+from storage.models import Case
+from tests.helpers import Chat, FakeClock
+from tests.test_officer import file_petition, notices, onboard, press_notice
+
+
+async def _resolve_with_decision(officer: Chat, code: str, number: str = "15/QĐ-UBND") -> None:
+    await officer.say(f"/xem {code}")
+    await officer.press("Giải quyết xong")
+    await officer.say("Giữ nguyên quyết định thu hồi đất, vì đúng quy hoạch đã duyệt.")
+    assert "Số văn bản" in officer.text, officer.text
+    await officer.say(number)
+    assert "Ngày ký" in officer.text, officer.text
+    await officer.press("Hôm nay")
+
+
+async def test_a_complaint_is_accepted_before_it_is_resolved(app: App) -> None:
+    """Luật KN Art. 27-28: the resolution period runs from acceptance, so resolve needs it first."""
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="6001")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại", text="Khiếu nại quyết định thu hồi đất")
+    await officer.say(f"/xem {code}")
+    assert "Hạn thụ lý: 11/12/2026" in plain_text(officer.text)  # Art. 27: 10 working days
+    assert "🏁 Giải quyết xong" not in officer.labels
+    await officer.say(f"/xem resolve:{code}")  # an old button, typed
+    assert "phải được thụ lý trước" in officer.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "received" and case.accepted_at is None
+
+
+async def test_a_decided_complaint_states_the_rights_and_is_not_reopened(app: App, clock: FakeClock) -> None:
+    """Luật KN Art. 31(2), 33: the decision (number, date) and the rights after it; a low rating
+    does not reopen it; a second complaint is offered in the bot (Art. 36, 37: its own deadlines)."""
+    people = await onboard(app)
+    officer, inspector = people["officer_kh"], people["inspector"]
+    citizen = Chat(app, user_id="6002")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại", text="Khiếu nại quyết định thu hồi đất")
+    await officer.say(f"/xem {code}")
+    await officer.press("Thụ lý")
+    [accepted] = [n for n in await notices(app, citizen) if "thụ lý" in plain_text(n.text)]
+    assert "Hạn giải quyết: 27/12/2026" in plain_text(accepted.text)  # Art. 28: 30 days
+    assert "bằng văn bản" in plain_text(accepted.text)  # Art. 27: written notice follows
+    await _resolve_with_decision(officer, code)
+    assert "Đã giải quyết" in officer.text and "🔒 Ghi chú" in officer.labels  # the card again
+    [decision] = [n for n in await notices(app, citizen) if "Điều 33" in plain_text(n.text)]
+    text = plain_text(decision.text)
+    assert "15/QĐ-UBND" in text and "27/11/2026" in text
+    assert "khiếu nại lần hai" in text and "30 ngày" in text and "27/12/2026" in text and "Tòa án" in text
+    labels = [plain_text(b.label) for b in decision.flat_buttons]
+    assert "⚖️ Khiếu nại lần hai" in labels and "❌ Chưa được giải quyết" not in labels
+
+    await press_notice(app, citizen, "1 ⭐")
+    await citizen.say("Tôi không đồng ý")
+    assert "không mở lại" in citizen.text and "khiếu nại lần hai" in citizen.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "closed"
+        assert case.decision_number == "15/QĐ-UBND" and case.decision_date == date(2026, 11, 27)
+    await citizen.say(f"/hoso {code}")
+    assert "Quyết định số 15/QĐ-UBND ngày 27/11/2026" in plain_text(citizen.text)
+
+    clock.advance(days=3)
+    await press_notice(app, citizen, "Khiếu nại lần hai")
+    await citizen.say("Quyết định lần đầu chưa xem xét giấy tờ mua bán đất năm 1998 của gia đình tôi.")
+    await citizen.press("Gửi")
+    assert "Đã gửi khiếu nại lần hai" in citizen.text
+    assert "Hạn thụ lý: 14/12/2026" in plain_text(citizen.text)  # Art. 36(1): 10 working days
+    async with app.db.unit_of_work() as uow:
+        second = (await uow.session.exec(select(Case).where(Case.round == 2))).one()
+        inspectorate = await uow.units.get(second.unit_id)
+    assert second.parent_id is not None and second.type == "khieu_nai" and second.code != code
+    assert inspectorate is not None and inspectorate.kind == "thanh_tra"
+    assert any("Khiếu nại lần hai" in plain_text(n.text) for n in await notices(app, inspector))
+    await inspector.say(f"/xem {second.code}")
+    await inspector.press("Thụ lý")
+    assert "Hạn giải quyết: 14/01/2027" in inspector.text  # Art. 37: 45 days from acceptance
+
+    await press_notice(app, citizen, "Khiếu nại lần hai")  # only once
+    assert "đã gửi khiếu nại lần hai" in citizen.text
+
+
+async def test_a_second_complaint_after_the_time_limit_is_refused(app: App, clock: FakeClock) -> None:
+    """Luật KN Art. 33(1): a second complaint within 30 days of the first decision."""
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="6003")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại", text="Khiếu nại quyết định thu hồi đất")
+    await officer.say(f"/xem {code}")
+    await officer.press("Thụ lý")
+    await _resolve_with_decision(officer, code)
+    clock.advance(days=31)
+    await citizen.say(f"/hoso {code}")
+    await citizen.press("Khiếu nại lần hai")
+    assert "quá thời hạn khiếu nại lần hai" in citizen.text
+    async with app.db.unit_of_work() as uow:
+        assert (await uow.session.exec(select(Case).where(Case.round == 2))).first() is None
+
+
+async def test_a_decided_denunciation_offers_to_cao_tiep_and_is_not_reopened(app: App) -> None:
+    """Luật TC Art. 35, 37: the conclusion stands; the denouncer may denounce again to the body above."""
+    inspector = (await onboard(app))["inspector"]
+    citizen = Chat(app, user_id="6004")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Tố cáo", text="Cán bộ xã thu tiền trái phép khi cấp giấy")
+    await inspector.say(f"/xem {code}")
+    await inspector.press("Thụ lý")
+    await _resolve_with_decision(inspector, code, number="3/KL-TTr")
+    [decision] = [n for n in await notices(app, citizen) if "Điều 37" in plain_text(n.text)]
+    assert "3/KL-TTr" in plain_text(decision.text) and "tố cáo tiếp" in plain_text(decision.text)
+    await press_notice(app, citizen, "1 ⭐")
+    await citizen.say("Kết luận chưa đúng")
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "closed"
