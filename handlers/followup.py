@@ -140,10 +140,10 @@ async def collect(turn: Turn) -> Next:
         return goto("collect", turn.say("supplement.collect_full", turn.option("petition.done_button", DONE)))
     if inbound.kind == "photo" and inbound.attachment:
         turn.data["photos"].append({"kind": "photo", "file": inbound.attachment})
-        if turn.text:  # the caption, without invisible characters
-            turn.data["parts"].append(turn.text[:2000])
+        if turn.text:  # the caption, without invisible characters (kept whole)
+            turn.data["parts"].append(turn.text)
     elif inbound.kind == "text" and turn.text:
-        turn.data["parts"].append(clean(turn.text)[:2000])
+        turn.data["parts"].append(clean(turn.text))
     else:
         return goto("collect", turn.say("petition.describe_unsupported"))
     return goto(
@@ -177,7 +177,7 @@ async def more_info(turn: Turn) -> Next:
     if said is not None:  # "cảm ơn", "ok": the citizen has finished
         return done(menu(turn, "home.thanks" if said == "thanks" else "menu.more"))
     photos = [{"kind": "photo", "file": inbound.attachment}] if inbound.kind == "photo" and inbound.attachment else []
-    text = clean(turn.text)[:2000]
+    text = clean(turn.text)
     if not photos and not (inbound.kind == "text" and text):
         return goto("more", turn.say("petition.describe_unsupported"))
     try:
@@ -190,7 +190,7 @@ async def more_info(turn: Turn) -> Next:
 def _full(turn: Turn, case: Case, full: casework.CaseFull) -> Next:
     """The case takes no more parts (the flow ends), or no more photos (text still may come)."""
     key = str(full)
-    if key == "supplement.full_photos":
+    if key in ("supplement.full_photos", "supplement.full_text"):
         return goto("more", turn.say(key, turn.option("petition.done_button", DONE), code=case.code))
     return done(turn.say(key, code=case.code))
 

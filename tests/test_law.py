@@ -7,6 +7,7 @@ in Vietnam (tests/conftest.py).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlmodel import select
@@ -125,3 +126,128 @@ async def test_a_decided_denunciation_offers_to_cao_tiep_and_is_not_reopened(app
     async with app.db.unit_of_work() as uow:
         case = await uow.cases.by_code(code)
         assert case is not None and case.status == "closed"
+
+
+async def _file_tip(citizen: Chat, text: str = "Cán bộ địa chính xã nhận tiền để làm nhanh hồ sơ") -> str:
+    await citizen.say("/start")
+    if "Tôi đồng ý" in " ".join(citizen.labels):
+        await citizen.press("Tôi đồng ý")
+    await citizen.say("/tocao")
+    await citizen.say("Kim Hòa")
+    await citizen.say(text)
+    await citizen.press("Xong")
+    await citizen.press("Gửi ẩn danh")
+    await citizen.press("Gửi")
+    match = re.search(r"CN-\d{4}-\d{5}", citizen.text)
+    assert match, citizen.text
+    return match.group(0)
+
+
+async def test_an_anonymous_tip_is_not_accepted_or_extended_as_a_denunciation(app: App) -> None:
+    """Luật TC Art. 25: anonymous information is not processed as a tố cáo: no thụ lý, no
+    extension, no statutory deadline; it still reaches only the inspectorate (Art. 8(3), 56)."""
+    people = await onboard(app)
+    inspector, officer, noivu = people["inspector"], people["officer_kh"], people["noivu"]
+    citizen = Chat(app, user_id="6005")
+    code = await _file_tip(citizen)
+    assert await notices(app, officer) == [] and await notices(app, noivu) == []
+    [notice] = await notices(app, inspector)
+    assert "Tin báo ẩn danh" in plain_text(notice.text)
+    await inspector.say(f"/xem {code}")
+    card = plain_text(inspector.text)
+    assert "Tin báo ẩn danh" in card and "không phải hạn luật định" in card
+    assert "✅ Thụ lý" not in inspector.labels and "⏳ Gia hạn" not in inspector.labels
+    await inspector.say(f"/xem accept:{code}")  # an old button, typed
+    assert "Điều 25" in inspector.text
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "received" and case.accepted_at is None
+        assert case.first_due == case.final_due == date(2026, 12, 11)  # tin_bao.review, local choice
+    await officer.say(f"/xem {code}")
+    assert "Không tìm thấy hồ sơ" in officer.text
+
+
+async def test_a_transfer_restarts_the_deadline_and_tells_the_citizen(app: App, clock: FakeClock) -> None:
+    """Luật KN Art. 27: the receiving body's acceptance period runs from its own receipt; the
+    citizen is told who has the case now and the new date, named for what it is."""
+    people = await onboard(app)
+    first, second = people["officer_kh"], people["officer_mh"]
+    citizen = Chat(app, user_id="6006")
+    code = await file_petition(app, citizen, "Kim Hòa", kind="Khiếu nại", text="Khiếu nại việc cấp sổ đỏ ở ranh Mỹ Hòa")
+    clock.advance(days=3)  # Monday 30/11
+    await first.say(f"/xem {code}")
+    await first.press("Chuyển")
+    await first.press("Xã Mỹ Hòa")
+    await first.say("Thửa đất thuộc địa bàn xã Mỹ Hòa")
+    assert "Đã chuyển" in first.text and "chưa có cán bộ" not in first.text
+    [moved] = [n for n in await notices(app, citizen) if "được chuyển đến" in plain_text(n.text)]
+    assert "Xã Mỹ Hòa" in plain_text(moved.text) and "Hạn thụ lý mới" in plain_text(moved.text)
+    assert "14/12/2026" in plain_text(moved.text)  # 10 working days from 30/11, not from 27/11
+    await second.say(f"/xem {code}")
+    assert "Hạn thụ lý: 14/12/2026" in plain_text(second.text)
+
+
+async def test_a_transfer_to_a_unit_with_nobody_says_so(app: App) -> None:
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="6007")
+    code = await file_petition(app, citizen, "Kim Hòa")
+    await officer.say(f"/xem {code}")
+    await officer.press("Chuyển")
+    await officer.press("Xã Thuận Hòa")
+    await officer.say("Thuộc địa bàn Thuận Hòa")
+    assert "chưa có cán bộ nào dùng bot" in officer.text
+
+
+async def test_an_answered_question_is_closed(app: App) -> None:
+    """A question (hỏi đáp) is not a petition (Luật Tiếp công dân Art. 26-28 concern KN/TC/KNPA):
+    once answered it is done and leaves the inbox."""
+    officer = (await onboard(app))["officer_kh"]
+    citizen = Chat(app, user_id="6008")
+    await citizen.say("/start")
+    await citizen.press("Tôi đồng ý")
+    await citizen.say("/hoi")
+    await citizen.say("xin cấp giấy phép nuôi ong mật ở ấp")
+    if "Có phải bạn muốn hỏi" in citizen.text:
+        await citizen.press("hỏi cán bộ")
+    else:
+        await citizen.press("Gửi câu hỏi cho cán bộ")
+    await citizen.press("Xã Kim Hòa")
+    await citizen.press("Bỏ qua")
+    await citizen.press("Gửi")
+    match = re.search(r"CN-\d{4}-\d{5}", citizen.text)
+    assert match, citizen.texts
+    code = match.group(0)
+    await officer.say(f"/xem {code}")
+    await officer.press("Trả lời")
+    await officer.say("Bạn liên hệ phòng kinh tế xã để được hướng dẫn thủ tục.")
+    async with app.db.unit_of_work() as uow:
+        case = await uow.cases.by_code(code)
+        assert case is not None and case.status == "closed" and case.resolved_at is not None
+    await officer.say("/hopthu")
+    assert code not in officer.text
+
+
+async def test_a_long_petition_is_kept_whole_or_refused_with_its_length(app: App) -> None:
+    """Three parts of 1,800 characters are kept whole; a part that would pass the limit is refused
+    with its length and nothing before it is lost."""
+    citizen = Chat(app, user_id="6009")
+    await citizen.say("/start")
+    if "Tôi đồng ý" in " ".join(citizen.labels):
+        await citizen.press("Tôi đồng ý")
+    await citizen.say("/phananh")
+    await citizen.press("Phản ánh")
+    await citizen.say("Kim Hòa")
+    parts = [f"Phần {n}: " + "đường ấp bị ngập sau mưa lớn. " * 60 for n in (1, 2, 3)]
+    for part in parts:
+        await citizen.say(part)
+    huge = "x" * 9_999
+    for _ in range(4):
+        await citizen.say(huge)
+    assert "chưa được lưu" in citizen.text and "9999 ký tự" in citizen.text
+    await citizen.press("Xong")
+    await citizen.press("Bỏ qua")
+    await citizen.press("Gửi")
+    async with app.db.unit_of_work() as uow:
+        [case] = (await uow.session.exec(select(Case))).all()
+    assert case.description.startswith(parts[0].strip()) and parts[2].strip() in case.description
+    assert len(case.description) <= 40_000 and case.description.count(huge) == 3

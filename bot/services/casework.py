@@ -261,7 +261,11 @@ async def add_info(
     if case.status == "need_info":
         case.status = "accepted" if case.accepted_at else "received"
     if text:
-        case.description = (case.description + "\n\n[Bổ sung] " + text)[: cases.DESCRIPTION_MAX * 2]
+        longer = case.description + "\n\n[Bổ sung] " + text
+        if len(longer) > cases.DESCRIPTION_MAX:
+            # Never cut: the citizen is told the case holds no more text (photos still may come).
+            raise CaseFull("supplement.full_text")
+        case.description = longer
     case.attachments = [*case.attachments, *attachments]
     await uow.cases.save(case)
     await _event(uow, case, "info_added", actor=None, now=now, text=text, photos=len(attachments))
