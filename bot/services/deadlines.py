@@ -18,7 +18,12 @@ Legal limits (defaults; every one can be overridden from config, see ``DeadlineP
 * Tố cáo (Luật Tố cáo 2018): receipt and classification within 7 working days, 10 working days
   when checks at several places are needed (Art. 24); resolution within 30 days of acceptance,
   extended by 30 days at most once for a complex case and twice for an especially complex one
-  (Art. 30), so at most two extensions in total.
+  (Art. 30), so at most two extensions in total. Forwarding outside competence: 5 working days
+  (Art. 24(2)). Anonymous information (Art. 25) is not a tố cáo: only an internal review date.
+* Khiếu nại lần hai (``round_=2``): acceptance as Art. 27 (Art. 36(1)); resolution 45 days, 60 if
+  complex, remote 60/70 (Art. 37). The window to lodge one: 30 days, 45 remote (Art. 33(1)).
+* NĐ 155/2026 (7 working days to accept a complaint) was read only in an OCR mirror: it applies
+  only from the date set in ``[deadlines] "khieu_nai.accept_7wd_from"`` (off by default).
 
 Counting rule (the choice this module makes, applied to every limit):
 
