@@ -13,6 +13,8 @@ from datetime import date
 from sqlmodel import select
 
 from bot.app import App
+from bot.reports import periods
+from bot.reports.figures import collect
 from bot.text import plain_text
 from storage.models import Case
 from tests.helpers import Chat, FakeClock
@@ -251,3 +253,25 @@ async def test_a_long_petition_is_kept_whole_or_refused_with_its_length(app: App
         [case] = (await uow.session.exec(select(Case))).all()
     assert case.description.startswith(parts[0].strip()) and parts[2].strip() in case.description
     assert len(case.description) <= 40_000 and case.description.count(huge) == 3
+
+
+async def test_reports_count_anonymous_tips_apart_and_never_overdue(app: App, clock: FakeClock) -> None:
+    """Luật TC Art. 25: a tip is not a tố cáo; reports give it its own row and, with no statutory
+    deadline, never count it overdue."""
+    people = await onboard(app)
+    await _file_tip(Chat(app, user_id="6010"))
+    await file_petition(app, Chat(app, user_id="6011"), "Kim Hòa", kind="Tố cáo", text="Cán bộ xã thu tiền trái phép")
+    del people
+    clock.advance(days=30)
+    now = app.services.clock()
+    period = periods.parse("2026-11", app.services.local_now().date(), app.config.reports)
+    async with app.db.unit_of_work() as uow:
+        figures = await collect(uow, period, now, app.config.deployment.tz)
+    by_type = figures.by_type()
+    assert by_type["to_cao"].received == 1 and by_type["tin_bao"].received == 1
+    period = periods.parse("2026-12", app.services.local_now().date(), app.config.reports)
+    async with app.db.unit_of_work() as uow:
+        december = await collect(uow, period, now, app.config.deployment.tz)
+    # Both are past their dates on 27/12 (7 working days; the tip's internal 10): only the tố cáo is overdue.
+    assert december.by_type()["to_cao"].overdue == 1 and december.total().overdue == 1
+    assert len(december.overdue_cases) == 1
