@@ -38,6 +38,7 @@ FLOWS: tuple[Flow, ...] = (
     staff.help_flow,
     followup.rate_flow,
     followup.supplement_flow,
+    followup.appeal_flow,
     faq_learn.flow,
     reports.flow,
     supervise.flow,

@@ -9,13 +9,14 @@ from __future__ import annotations
 from bot.dialog import smalltalk
 from bot.dialog.flow import Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
-from bot.services import casework, publishing
+from bot.services import cases, casework, publishing
 from bot.text import clean, parse_id
 from handlers.home import ATTACHED, DENOUNCED, UNPLACED, menu
 from storage.models import Case
 
 rate_flow = Flow("rate", entry="score")
 supplement_flow = Flow("supplement", entry="ask")
+appeal_flow = Flow("appeal", entry="start")
 
 MORE = "rate:more"
 NO_MORE = "rate:no"
@@ -76,6 +77,9 @@ async def comment(turn: Turn) -> Next:
         return start("petition", carry={DENOUNCED: text})
     reopened = await casework.rate(turn.uow, turn.services, case, turn.data.get("score"), text)
     key = "rating.reopened" if reopened else "rating.recorded_low"
+    if casework.decided(case):
+        # The decision stands; the citizen is told the remedies instead (Luật KN Art. 33, Luật TC Art. 37).
+        key = f"rating.recorded_{case.type}" if case.round == 1 else "rating.recorded_khieu_nai2"
     return done(turn.say(key, code=case.code), menu(turn, "menu.more"))
 
 
@@ -167,10 +171,10 @@ async def collect(turn: Turn) -> Next:
     attachment = inbound.kept_attachment()
     if attachment is not None:
         turn.data["photos"].append(attachment)
-        if turn.text:  # the caption, without invisible characters
-            turn.data["parts"].append(turn.text[:2000])
+        if turn.text:  # the caption, without invisible characters (kept whole)
+            turn.data["parts"].append(turn.text)
     elif inbound.kind == "text" and turn.text:
-        turn.data["parts"].append(clean(turn.text)[:2000])
+        turn.data["parts"].append(clean(turn.text))
     else:
         return goto("collect", turn.say("petition.describe_unsupported"))
     return goto(
@@ -240,7 +244,7 @@ async def more_info(turn: Turn) -> Next:
         return done(menu(turn, "home.thanks" if said == "thanks" else "menu.more"))
     attachment = inbound.kept_attachment()
     photos = [attachment] if attachment is not None else []
-    text = clean(turn.text)[:2000]
+    text = clean(turn.text)
     if not photos and not (inbound.kind == "text" and text):
         return goto("more", turn.say("petition.describe_unsupported"))
     try:
@@ -255,7 +259,7 @@ async def more_info(turn: Turn) -> Next:
 def _full(turn: Turn, case: Case, full: casework.CaseFull) -> Next:
     """The case takes no more parts (the flow ends), or no more photos (text still may come)."""
     key = str(full)
-    if key == "supplement.full_photos":
+    if key in ("supplement.full_photos", "supplement.full_text"):
         return goto("more", turn.say(key, turn.option("petition.done_button", DONE), code=case.code))
     return done(turn.say(key, code=case.code))
 
@@ -274,3 +278,72 @@ async def finish(turn: Turn) -> Next:
     except casework.CaseFull as full:
         return done(turn.say(str(full), code=case.code))
     return done(turn.say("supplement.sent", code=case.code), menu(turn, "menu.more"))
+
+
+# --- a second complaint (khiếu nại lần hai) ---------------------------------------------------------
+
+APPEAL_SEND = "appeal:send"
+APPEAL_CANCEL = "appeal:cancel"
+APPEAL_TEXT_MAX = 4000
+
+
+def _appeal_window_open(turn: Turn, case: Case) -> bool:
+    """Luật Khiếu nại Art. 33(1): within 30 days (45 remote) of the first decision."""
+    if case.decision_date is None:
+        return False
+    today = turn.services.deadlines.local_date(turn.now)
+    return today <= turn.services.deadlines.appeal_due(case.decision_date, remote=case.remote)
+
+
+@appeal_flow.step("start")
+async def appeal_start(turn: Turn) -> Next:
+    case = await _own_case(turn, turn.arg or "")
+    if case is None or case.type != "khieu_nai" or case.round != 1 or case.status not in ("resolved", "closed"):
+        return done(turn.say("appeal.not_available"), menu(turn))
+    if await turn.uow.cases.second_complaint_of(case.id or 0) is not None:
+        return done(turn.say("appeal.already", code=case.code), menu(turn))
+    if not _appeal_window_open(turn, case):
+        return done(turn.say("appeal.too_late", code=case.code), menu(turn))
+    turn.data["case"] = case.id
+    return goto("reason", turn.say("appeal.ask_reason", code=case.code))
+
+
+@appeal_flow.step("reason", free_text=True)
+async def appeal_reason(turn: Turn) -> Next:
+    text = clean(turn.text)
+    if len(text) < 10:
+        return goto("reason", turn.say("appeal.reason_short"))
+    if len(text) > APPEAL_TEXT_MAX:
+        return goto("reason", turn.say("appeal.reason_long", length=len(text), limit=APPEAL_TEXT_MAX))
+    turn.data["reason"] = text
+    return goto(
+        "confirm",
+        turn.say(
+            "appeal.confirm",
+            turn.option("appeal.send_button", APPEAL_SEND, means="yes"),
+            turn.option("appeal.cancel_button", APPEAL_CANCEL, means="no"),
+        ),
+    )
+
+
+@appeal_flow.step("confirm")
+async def appeal_confirm(turn: Turn) -> Next:
+    if turn.choice != APPEAL_SEND:
+        return done(turn.say("appeal.cancelled"), menu(turn))
+    case = await _own_case(turn, int(turn.data["case"]))
+    if case is None or not _appeal_window_open(turn, case):
+        return done(turn.say("appeal.not_available"), menu(turn))
+    if await turn.uow.cases.second_complaint_of(case.id or 0) is not None:
+        return done(turn.say("appeal.already", code=case.code), menu(turn))
+    second = await cases.file_second_complaint(turn.uow, turn.services, case, str(turn.data["reason"]))
+    unit = await turn.uow.units.get(second.unit_id)
+    return done(
+        turn.say(
+            "appeal.sent",
+            code=second.code,
+            first=case.code,
+            unit=unit.name if unit else "",
+            due=second.first_due.strftime("%d/%m/%Y"),
+        ),
+        menu(turn, "menu.more"),
+    )

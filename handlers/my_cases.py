@@ -12,7 +12,7 @@ import re
 from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done, goto
 from bot.dialog.types import Next, Reply
-from bot.services import cases
+from bot.services import cases, casework
 from bot.text import parse_id
 from handlers.home import menu
 from storage.models import Case
@@ -64,9 +64,10 @@ def _line(turn: Turn, case: Case) -> str:
     return turn.t(
         "my_cases.line_open" if open_ else "my_cases.line_closed",
         code=case.code,
-        type=turn.t(f"case_type.{case.type}"),
+        type=turn.t(cases.type_key(case)),
         status=cases.status_label(turn.t, case.status),
         due=due.strftime("%d/%m/%Y"),
+        due_label=turn.t(casework.due_label_key(case)),
     )
 
 
@@ -83,18 +84,33 @@ async def _card(turn: Turn, case: Case) -> list[Reply]:
             )
         )
     due = case.final_due or case.first_due
+    decision = (
+        turn.t(
+            "my_cases.decision",
+            number=case.decision_number or "",
+            date=case.decision_date.strftime("%d/%m/%Y"),
+        )
+        if case.decision_date is not None
+        else ""
+    )
     card = turn.say(
         "my_cases.card",
         code=case.code,
-        type=turn.t(f"case_type.{case.type}"),
+        type=turn.t(cases.type_key(case)),
         unit=unit.name if unit else "",
         status=cases.status_label(turn.t, case.status),
         received=cases.format_local(turn.services, case.received_at),
         due=due.strftime("%d/%m/%Y"),
+        due_label=turn.t(casework.due_label_key(case)),
+        decision=decision,
         description=cases.excerpt(case.description, 500),
         history=Markup("\n".join(history)),
     )
     if case.status in cases.OPEN_STATUSES:
         # Rút đơn: the withdraw flow checks again that the case is this person's and open.
         card = Reply(card.text, (turn.option("my_cases.withdraw_button", f"flow:withdraw:{case.id}"),))
+    elif case.type == "khieu_nai" and case.round == 1 and case.decision_date is not None:
+        # Luật Khiếu nại Art. 33: the second complaint; the appeal flow checks the window and owner.
+        button = turn.option("my_cases.second_complaint_button", f"flow:appeal:{case.id}")
+        card = Reply(card.text, (button,))
     return [card, menu(turn, "menu.more")]

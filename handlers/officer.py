@@ -9,6 +9,9 @@ again, and every refusal is audited.
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from bot.dialog import smalltalk
 from bot.dialog.catalog import Markup, escape
 from bot.dialog.flow import Flow, Turn, done, goto
@@ -22,11 +25,15 @@ inbox = Flow("inbox", entry="page", commands=("hopthu", "inbox"), staff_only=Tru
 case_flow = Flow("case", entry="open", commands=("xem", "view"), staff_only=True)
 
 PAGE_SIZE = 8
-TEXT_ACTIONS = ("reject", "reply", "request_info", "resolve", "note")
+TEXT_ACTIONS = ("reject", "reply", "request_info", "resolve", "note", "extend")
 # The longest officer text taken: a whole Telegram message. Longer text (the console) is refused, never cut.
 TEXT_MAX = 4096
 # The texts a citizen receives: a result, a reason, an answer, a request need a few words.
-CITIZEN_FACING = ("reject", "reply", "request_info", "resolve")
+CITIZEN_FACING = ("reject", "reply", "request_info", "resolve", "extend")
+EXTEND_YES = "extend:yes"
+EXTEND_NO = "extend:no"
+DECISION_TODAY = "decision:today"
+_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 MIN_WORDS = 3
 
 
@@ -127,8 +134,9 @@ async def open_case(turn: Turn) -> Next:
         return await _publish(turn, case, actor)
     if action in ("accept", "accept_complex"):
         return await _apply(turn, case, actor, action, "")
-    if action == "extend":
-        return await _apply(turn, case, actor, action, "")
+    if action == "resolve" and casework.decided(case) and case.accepted_at is None:
+        # Luật KN Art. 27-28, Luật TC Art. 29-30: accept first; the resolution period runs from then.
+        return done(turn.say("case.accept_first"), await card(turn, case, actor))
     if action == "transfer":
         turn.data.update(case=case.id)
         return goto("transfer_unit", await _transfer_question(turn, case))
@@ -145,8 +153,8 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
         turn.t(
             "officer.event_internal" if event.visibility == "internal" else "officer.event",
             when=cases.format_local(turn.services, event.at),
-            what=turn.t(f"event.{event.kind}"),
-            detail=cases.excerpt(str(event.payload.get("text", "")), 200),
+            what=_event_label(turn, event.kind),
+            detail=_event_detail(event.payload),
         )
         for event in events
     ]
@@ -170,11 +178,12 @@ async def card(turn: Turn, case: Case, actor: Actor) -> Reply:
     text = turn.t(
         "officer.card",
         code=case.code,
-        type=turn.t(f"case_type.{case.type}"),
+        type=turn.t(cases.type_key(case)),
         unit=unit.name if unit else "",
         status=cases.officer_status_label(turn.t, case.status),
         received=cases.format_local(turn.services, case.received_at),
         due=due.strftime("%d/%m/%Y"),
+        due_label=turn.t(casework.due_label_key(case)),
         description=case.description,
         photos=sum(1 for item in case.attachments if item.get("kind") != "voice"),
         voice=_voice_note(turn, case),
@@ -203,17 +212,38 @@ def _voice_note(turn: Turn, case: Case) -> str:
     return turn.t("officer.voice", count=voices) if voices else ""
 
 
+def _event_label(turn: Turn, kind: str) -> str:
+    """An event as an officer reads it: "the citizen added", not the citizen's own "you added"."""
+    key = f"event.officer_{kind}"
+    return turn.t(key) if turn.t.catalog.has(key) else turn.t(f"event.{kind}")
+
+
+def _event_detail(payload: dict[str, object]) -> str:
+    """The event's words; a rating shows its score, a decision its number and date."""
+    detail = cases.excerpt(str(payload.get("text", "") or ""), 200)
+    if payload.get("score") is not None:
+        detail = f"{payload['score']} ⭐ {detail}".strip()
+    elif payload.get("solved") is False:
+        detail = f"❌ {detail}".strip()
+    if payload.get("decision"):
+        detail = f"[{payload['decision']}, {payload.get('decision_date', '')}] {detail}".strip()
+    return detail
+
+
 def _action_buttons(turn: Turn, case: Case, actor: Actor) -> list[Option]:
     open_ = case.status in cases.OPEN_STATUSES
+    tip = casework.is_tip(case)
+    # Always in this order: an action that no longer applies drops out, the rest keep their order.
     candidates: list[tuple[str, bool]] = [
-        ("accept", casework.acceptable(case)),
+        ("accept", casework.acceptable(case) and not tip),
         ("accept_complex", casework.acceptable(case) and case.type == "khieu_nai"),
         ("reply", case.status not in ("rejected", "closed")),
         ("request_info", open_),
         ("transfer", open_),
-        ("resolve", open_),
+        # A complaint or denunciation is resolved only once accepted (Luật KN Art. 28, Luật TC Art. 30).
+        ("resolve", open_ and (not casework.decided(case) or case.accepted_at is not None)),
         ("reject", open_),
-        ("extend", case.status == "accepted" and case.type == "to_cao" and case.extensions < 2),
+        ("extend", case.status == "accepted" and case.type == "to_cao" and not tip and case.extensions < 2),
         ("note", True),
     ]
     options = []
@@ -241,9 +271,90 @@ async def take_text(turn: Turn) -> Next:
     if action in CITIZEN_FACING and not meaningful(text):
         return goto("text", turn.say("officer.text_meaningful"), turn.say(f"officer.ask.{action}", code=case.code))
     actor = actor_of(turn)
-    if not can(actor, action, case):  # type: ignore[arg-type]
+    allowed = can_extend(actor, case) if action == "extend" else can(actor, action, case)  # type: ignore[arg-type]
+    if not allowed:
         return await refuse(turn, f"case:{action}", case.code)
+    if action == "extend":
+        # Luật Tố cáo Art. 30(1): an extension is decided in writing, with its reason; confirm first.
+        turn.data["text"] = text
+        return goto("extend_confirm", _extend_question(turn, case, text))
+    if action == "resolve" and casework.needs_decision(case):
+        turn.data["text"] = text
+        return goto("decision_number", turn.say("officer.ask.decision_number", code=case.code))
     return await _apply(turn, case, actor, action, text)
+
+
+def _extend_question(turn: Turn, case: Case, reason: str) -> Reply:
+    due = case.final_due or case.first_due
+    try:
+        new_due = turn.services.deadlines.extend("to_cao", due, case.extensions).strftime("%d/%m/%Y")
+    except ValueError:
+        new_due = "?"
+    return turn.say(
+        "officer.ask.extend_confirm",
+        turn.option("officer.extend_yes", EXTEND_YES, means="yes"),
+        turn.option("officer.extend_no", EXTEND_NO, means="no"),
+        code=case.code,
+        due=new_due,
+        reason=reason,
+    )
+
+
+@case_flow.step("extend_confirm")
+async def extend_confirm(turn: Turn) -> Next:
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("officer.case_not_found", code="?"))
+    if turn.choice != EXTEND_YES:
+        return done(turn.say("officer.extend_cancelled", code=case.code))
+    actor = actor_of(turn)
+    if not can_extend(actor, case):
+        return await refuse(turn, "case:extend", case.code)
+    return await _apply(turn, case, actor, "extend", str(turn.data["text"]))
+
+
+@case_flow.step("decision_number", free_text=True)
+async def decision_number(turn: Turn) -> Next:
+    """The number of the written decision (Luật KN Art. 31; Luật TC Art. 35), e.g. 12/QĐ-UBND."""
+    number = clean(turn.text)
+    if not 1 <= len(number) <= 64 or not any(ch.isdigit() for ch in number):
+        return goto("decision_number", turn.say("officer.ask.decision_number_again"))
+    turn.data["decision_number"] = number
+    return goto(
+        "decision_date",
+        turn.say("officer.ask.decision_date", turn.option("officer.decision_today", DECISION_TODAY)),
+    )
+
+
+@case_flow.step("decision_date", free_text=True)
+async def decision_date(turn: Turn) -> Next:
+    today = turn.services.deadlines.local_date(turn.now)
+    when = today if turn.choice == DECISION_TODAY else parse_date(turn.text)
+    if when is None or when > today:
+        return goto(
+            "decision_date",
+            turn.say("officer.ask.decision_date_again", turn.option("officer.decision_today", DECISION_TODAY)),
+        )
+    case = await turn.uow.cases.get(int(turn.data["case"]))
+    if case is None:
+        return done(turn.say("officer.case_not_found", code="?"))
+    actor = actor_of(turn)
+    if not can(actor, "resolve", case):
+        return await refuse(turn, "case:resolve", case.code)
+    turn.data["decision_date"] = when.isoformat()
+    return await _apply(turn, case, actor, "resolve", str(turn.data["text"]))
+
+
+def parse_date(text: str) -> date | None:
+    """A date typed as dd/mm/yyyy (or with . or -), else None."""
+    match = _DATE.match(text or "")
+    if match is None:
+        return None
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 def too_long(turn: Turn, text: str) -> Reply:
@@ -307,6 +418,9 @@ async def transfer_reason(turn: Turn) -> Next:
         )
     except casework.ActionError as error:
         return done(turn.say(str(error), status=cases.officer_status_label(turn.t, case.status)))
+    if not await casework.unit_has_handlers(turn.uow, case, unit):
+        # Nobody of that unit has joined: it waits with the district admins, and the officer knows.
+        return done(turn.say("officer.done.transfer_nobody", code=case.code, unit=unit.name))
     return done(turn.say("officer.done.transfer", code=case.code, unit=unit.name))
 
 
@@ -319,7 +433,7 @@ async def _apply(turn: Turn, case: Case, actor: Actor, action: str, text: str) -
         elif action == "accept_complex":
             await casework.accept(uow, services, case, actor, *who, complex_case=True)
         elif action == "extend":
-            await casework.extend(uow, services, case, actor, *who)
+            await casework.extend(uow, services, case, actor, *who, reason=text)
         elif action == "reject":
             await casework.reject(uow, services, case, actor, *who, text)
         elif action == "reply":
@@ -327,14 +441,27 @@ async def _apply(turn: Turn, case: Case, actor: Actor, action: str, text: str) -
         elif action == "request_info":
             await casework.request_info(uow, services, case, actor, *who, text)
         elif action == "resolve":
-            await casework.resolve(uow, services, case, actor, *who, text)
+            decided_on = turn.data.get("decision_date")
+            await casework.resolve(
+                uow,
+                services,
+                case,
+                actor,
+                *who,
+                text,
+                decision_number=turn.data.get("decision_number"),
+                decision_date=date.fromisoformat(decided_on) if decided_on else None,
+            )
         elif action == "note":
             await casework.note(uow, services, case, actor, *who, text)
     except casework.ActionError as error:
         return done(turn.say(str(error), status=cases.officer_status_label(turn.t, case.status)))
     due = (case.final_due or case.first_due).strftime("%d/%m/%Y")
     confirmation = turn.say(f"officer.done.{action}", code=case.code, due=due)
-    follow_up: list[Option] = [turn.option("staff.view_button", f"flow:case:view:{case.id}")]
     if action == "reply" and case.type == "hoi_dap":
-        follow_up.append(turn.option("faq_learn.add_button", f"flow:faq_learn:{case.id}"))
-    return done(Reply(confirmation.text, tuple(follow_up)))
+        follow_up = (turn.option("faq_learn.add_button", f"flow:faq_learn:{case.id}"),)
+        return done(Reply(confirmation.text, follow_up))
+    # One message: the confirmation over the case card again, with every action that still
+    # applies in the card's fixed order (the officer goes on without typing /xem).
+    fresh = await card(turn, case, actor)
+    return done(Reply(confirmation.text + "\n\n" + fresh.text, fresh.options, columns=fresh.columns))

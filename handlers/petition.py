@@ -239,6 +239,16 @@ def _progress(turn: Turn, draft: Draft) -> Reply:
     )
 
 
+def _over(parts: list[str], text: str) -> bool:
+    """Whether one more part would make the description longer than a case keeps."""
+    return len("\n".join([*parts, text])) > cases.DESCRIPTION_MAX
+
+
+def _too_long(turn: Turn, parts: list[str], text: str) -> Reply:
+    kept = len("\n".join(parts))
+    return turn.say("petition.part_too_long", length=len(text), kept=kept, limit=cases.DESCRIPTION_MAX)
+
+
 @flow.step("describe", free_text=True)
 async def describe(turn: Turn) -> Next:
     draft = _draft(turn)
@@ -263,13 +273,19 @@ async def describe(turn: Turn) -> Next:
             return goto("describe", turn.say("petition.too_many_photos", limit=MAX_PHOTOS))
         draft.attachments.append(attachment)
         if turn.text:  # the caption, without invisible characters
-            parts.append(turn.text[: cases.DESCRIPTION_MAX])
+            if _over(parts, turn.text):
+                return goto("describe", _too_long(turn, parts, turn.text), _progress(turn, draft))
+            parts.append(turn.text)
     elif inbound.kind == "location" and inbound.location:
         draft.latitude, draft.longitude = inbound.location
     elif inbound.kind == "text" and turn.text:
         if len(parts) >= MAX_PARTS:
             return goto("describe", turn.say("petition.too_long"), _progress(turn, draft))
-        parts.append(clean(turn.text)[: cases.DESCRIPTION_MAX])
+        text = clean(turn.text)
+        if _over(parts, text):
+            # Kept whole or refused with its length, never cut (issue #14): what came before stays.
+            return goto("describe", _too_long(turn, parts, text), _progress(turn, draft))
+        parts.append(text)
     else:
         return goto("describe", turn.say("petition.describe_unsupported"), _describe_question(turn))
     _save(turn, draft)

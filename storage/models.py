@@ -127,6 +127,16 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     extensions: int = 0
     result: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Migration 0008_law. A second complaint (khiếu nại lần hai, Luật Khiếu nại Art. 33, 36, 37)
+    # is a khieu_nai case with round 2 and parent_id the first one.
+    round: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    parent_id: int | None = None
+    # The written decision (quyết định giải quyết, Luật KN Art. 31; kết luận, Luật TC Art. 35)
+    # or the written acceptance notice, as the officer recorded it: its number and date.
+    decision_number: str | None = Field(default=None, max_length=64)
+    decision_date: date | None = None
+    # Whom a denunciation is about (Luật Tố cáo Art. 13): "officer", "leaders", "other", None.
+    about: str | None = Field(default=None, max_length=20)
 
 
 class CaseContact(SQLModel, table=True):

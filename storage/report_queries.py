@@ -87,6 +87,17 @@ class Window:
 
 
 @dataclass(frozen=True)
+class TipFigures:
+    """Anonymous tips (to_cao with ``anonymous``) in the window: received and finished by unit,
+    and the ones the to_cao overdue figures would count (unit, count) with their codes."""
+
+    received: list[tuple[int, int]]
+    finished: list[FinishedRow]
+    overdue: list[tuple[int, int]]
+    overdue_codes: set[str]
+
+
+@dataclass(frozen=True)
 class FinishedRow:
     type: str
     unit_id: int
@@ -460,6 +471,42 @@ class ReportQueries:
                 query = select(*columns).select_from(page.join(_cases, c.id == page.c.value)).order_by(page.c.key)
             result = await self._execute(query)
             yield [CaseRow(*row) for row in result.all()]
+
+    async def tips(self, window: Window) -> TipFigures:
+        """The anonymous tips among the to_cao figures, to be counted apart (Luật Tố cáo Art. 25:
+        information, not a denunciation; it has no statutory deadline, so it is never overdue)."""
+        tip = and_(_cases.c.type == "to_cao", _cases.c.anonymous.is_(True))
+        received_query = (
+            select(_cases.c.unit_id, func.count())
+            .where(self._received_in(window), tip, *self._units(window))
+            .group_by(_cases.c.unit_id)
+        )
+        received = [(int(u), int(n)) for u, n in (await self._execute(received_query)).all()]
+        on_time = case((self._on_time(window), 1), else_=0)
+        rejected = case((_cases.c.status == "rejected", 1), else_=0)
+        finished_query = (
+            select(
+                _cases.c.unit_id,
+                func.count(),
+                func.sum(rejected),
+                func.sum(on_time),
+                func.sum(self._seconds_between(_cases.c.received_at, finished_at)),
+            )
+            .where(self._finished_in(window), tip, *self._units(window))
+            .group_by(_cases.c.unit_id)
+        )
+        finished = [
+            FinishedRow("to_cao", int(u), int(n), int(r or 0), int(o or 0), float(x or 0.0))
+            for u, n, r, o, x in (await self._execute(finished_query)).all()
+        ]
+        overdue: dict[int, int] = {}
+        codes: set[str] = set()
+        for part in self._overdue_parts(window):
+            query = select(_cases.c.unit_id, _cases.c.code).where(part, tip, *self._units(window))
+            for u, code in (await self._execute(query)).all():
+                overdue[int(u)] = overdue.get(int(u), 0) + 1
+                codes.add(str(code))
+        return TipFigures(received, finished, sorted(overdue.items()), codes)
 
     async def bare_group_by(self, window: Window) -> list[tuple[str, int, int]]:
         """The plainest aggregation over the same data, as a yardstick for benchmarks."""

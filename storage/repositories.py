@@ -198,6 +198,11 @@ class CaseRepo(_Repo):
         )
         return result.all()
 
+    async def second_complaint_of(self, case_id: int) -> Case | None:
+        """The second complaint (round 2) lodged against this case's decision, if any."""
+        result = await self.session.exec(select(Case).where(Case.parent_id == case_id, Case.round == 2).limit(1))
+        return result.first()
+
     async def awaiting_info(self, citizen_id: int, limit: int = 10) -> Sequence[Case]:
         """The citizen's cases that asked them for more information, newest first."""
         result = await self.session.exec(

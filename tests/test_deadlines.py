@@ -418,3 +418,57 @@ def test_long_range_counts_are_consistent(cal: WorkCalendar) -> None:
     # Fri 3/9, Wed 24/11 = 12 -> 249 working days in (31/12/2026, 31/12/2027].
     assert cal.working_days_between(date(2026, 12, 31), date(2027, 12, 31)) == 249
     assert cal.add_working_days(date(2026, 12, 31), 249) == date(2027, 12, 31)
+
+
+# --- issue #14: second complaints, transfers, anonymous tips, the NĐ 155/2026 switch -------------
+
+
+def test_second_complaint_deadlines_luat_khieu_nai_art_36_37(svc: DeadlineService) -> None:
+    """Art. 36(1): acceptance as Art. 27 (10 days, working days by the guidance); Art. 37:
+    45 days, 60 if complex; remote areas 60, 70 if complex; calendar days from acceptance."""
+    received = svc.on_receipt("khieu_nai", at(date(2027, 3, 1)), round_=2)
+    assert received == Deadlines(first_due=date(2027, 3, 15), final_due=None)
+    accepted = at(date(2027, 3, 2))
+    assert svc.on_accept("khieu_nai", accepted, round_=2) == date(2027, 4, 16)
+    assert svc.on_accept("khieu_nai", accepted, round_=2, complex_case=True) == date(2027, 5, 1)
+    assert svc.on_accept("khieu_nai", accepted, round_=2, remote=True) == date(2027, 5, 1)
+    assert svc.on_accept("khieu_nai", accepted, round_=2, remote=True, complex_case=True) == date(2027, 5, 11)
+
+
+def test_time_to_lodge_a_second_complaint_art_33(svc: DeadlineService) -> None:
+    """Art. 33(1): 30 days from the first decision, 45 in remote areas (calendar days)."""
+    assert svc.appeal_due(date(2027, 3, 2)) == date(2027, 4, 1)
+    assert svc.appeal_due(date(2027, 3, 2), remote=True) == date(2027, 4, 16)
+
+
+def test_forwarding_a_denunciation_within_5_working_days_art_24(svc: DeadlineService) -> None:
+    """Luật Tố cáo Art. 24(2): forwarded within 5 working days of receipt (Tết skipped)."""
+    assert svc.forward_due(at(date(2027, 3, 1))) == date(2027, 3, 8)
+    assert svc.forward_due(at(date(2027, 2, 3))) == date(2027, 2, 17)  # Tết 4/2-10/2/2027
+
+
+def test_a_transfer_counts_again_from_the_receiving_bodys_receipt(svc: DeadlineService) -> None:
+    """The receiving unit's acceptance period starts at its receipt: a later receipt, a later date."""
+    first = svc.on_receipt("khieu_nai", at(date(2027, 3, 1)))
+    again = svc.on_receipt("khieu_nai", at(date(2027, 3, 8)))
+    assert (first.first_due, again.first_due) == (date(2027, 3, 15), date(2027, 3, 22))
+
+
+def test_an_anonymous_tip_has_only_an_internal_review_date_art_25(svc: DeadlineService) -> None:
+    """Luật Tố cáo Art. 25: not a tố cáo, so no classification or resolution stage."""
+    tip = svc.on_receipt("to_cao", at(date(2027, 3, 1)), anonymous=True)
+    assert tip == Deadlines(first_due=date(2027, 3, 15), final_due=date(2027, 3, 15))
+
+
+def test_nd155_acceptance_switch_is_off_by_default_and_dated_when_on() -> None:
+    """NĐ 155/2026 Art. 10 (7 working days, read only in an OCR mirror): applied only from the
+    configured date, to complaints received from then."""
+    assert DeadlinePolicy.default().nd155_from is None
+    policy = DeadlinePolicy.from_mapping({"khieu_nai.accept_7wd_from": "2027-03-03"})
+    svc = DeadlineService(policy, WorkCalendar())
+    assert svc.on_receipt("khieu_nai", at(date(2027, 3, 2))).first_due == date(2027, 3, 16)  # 10 wd
+    assert svc.on_receipt("khieu_nai", at(date(2027, 3, 3))).first_due == date(2027, 3, 12)  # 7 wd
+    assert svc.on_receipt("khieu_nai", at(date(2027, 3, 3)), round_=2).first_due == date(2027, 3, 12)
+    assert DeadlinePolicy.from_mapping({"khieu_nai.accept_7wd_from": False}).nd155_from is None
+    with pytest.raises(ValueError, match=r"^deadlines\.khieu_nai\.accept_7wd_from"):
+        DeadlinePolicy.from_mapping({"khieu_nai.accept_7wd_from": "soon"})

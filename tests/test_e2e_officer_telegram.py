@@ -162,7 +162,10 @@ async def test_officer_actions_over_telegram(running: Running) -> None:  # noqa:
     accepted_card = await r.press(INSPECTOR, inspector_card, "✅ Thụ lý")
     assert f"Đã thụ lý {third}" in (accepted_card.text or "")
     card = await _card(r, INSPECTOR, third)
-    extended = await r.press(INSPECTOR, card, "⏳ Gia hạn")
+    await r.press(INSPECTOR, card, "⏳ Gia hạn")
+    await tg.send_text(INSPECTOR, "Cần xác minh thêm tại hai nơi")  # Luật Tố cáo Art. 30: the reason
+    confirm = await tg.next_message(INSPECTOR)
+    extended = await r.press(INSPECTOR, confirm, "✅ Gia hạn")
     assert "Đã gia hạn" in (extended.text or "")
     # The accused commune's officer never saw its content or a notice about it.
     assert not any("Cán bộ thu tiền" in (m.text or "") for m in tg.messages(OFFICER_KH))

@@ -271,6 +271,8 @@ async def test_denouncer_identity_only_for_the_inspectorate(app: App) -> None:
     await inspector.press("Thụ lý")
     await inspector.say(f"/xem {code}")
     await inspector.press("Gia hạn")
+    await inspector.say("Cần xác minh thêm tại hai địa điểm")  # Luật Tố cáo Art. 30: a written reason
+    await inspector.press("Gia hạn")
     assert "Đã gia hạn" in inspector.text
     async with app.db.unit_of_work() as uow:
         case = await uow.cases.by_code(code)

@@ -110,10 +110,9 @@ async def test_officer_on_telegram_answers_a_citizen_on_zalo(both: Both) -> None
     answer = await tg.next_message(int(SAME_ID))
     assert "Bạn chưa gửi hồ sơ nào" in (answer.plain_text or "")
 
-    # The officer opens the card and replies; the reply reaches the citizen on Zalo.
-    await tg.press(OFFICER, accepted, "👁 Xem")
-    card = await _sees(tg, OFFICER, f"Hồ sơ {case.code}")
-    await tg.press(OFFICER, card, "💬 Trả lời")
+    # The confirmation carries the card again; the officer replies; it reaches the citizen on Zalo.
+    assert f"Hồ sơ {case.code}" in (accepted.text or "")
+    await tg.press(OFFICER, accepted, "💬 Trả lời")
     await _sees(tg, OFFICER, "Gõ nội dung trả lời")
     await tg.send_text(OFFICER, "Đã thay bóng đèn ngày 30/11. Cảm ơn bạn đã báo.")
     replied = await _sees(tg, OFFICER, "Đã gửi trả lời")
@@ -121,9 +120,7 @@ async def test_officer_on_telegram_answers_a_citizen_on_zalo(both: Both) -> None
     assert f"Xã Hiệp Mỹ Đông trả lời hồ sơ {case.code}:" in reply.body and "<b>" not in reply.body
 
     # The officer resolves the case; the citizen rates it on Zalo by typing numbers.
-    await tg.press(OFFICER, replied, "👁 Xem")
-    card = await _sees(tg, OFFICER, f"Hồ sơ {case.code}")
-    await tg.press(OFFICER, card, "🏁 Giải quyết xong")
+    await tg.press(OFFICER, replied, "🏁 Giải quyết xong")  # the confirmation carries the card
     await _sees(tg, OFFICER, "Kết quả giải quyết")
     await tg.send_text(OFFICER, "Đã sửa xong đường dây, đèn sáng lại.")
     await _sees(tg, OFFICER, "Đã giải quyết")

@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 
 from bot.reports.periods import Period
 from bot.services.cases import CASE_TYPES
-from storage.report_queries import FaqFigures, FinishedRow, OverdueCase, RatingRow, ReportQueries, Window
+from storage.report_queries import (
+    FaqFigures,
+    FinishedRow,
+    OverdueCase,
+    RatingRow,
+    ReportQueries,
+    TipFigures,
+    Window,
+)
 from storage.uow import UnitOfWork
 
 OVERDUE_LIST_LIMIT = 200
@@ -130,6 +138,7 @@ async def collect(
         lambda q: q.overdue(window),
         lambda q: q.overdue_cases(window, overdue_limit),
         lambda q: q.open_cases(window),
+        lambda q: q.tips(window),
     ]
     if unit is None:
         # The FAQ is district-wide: questions are not tied to a unit.
@@ -156,10 +165,35 @@ async def collect(
         cell.satisfied += rating.satisfied
         cell.solved += rating.solved
     figures.overdue_cases = cast(list[OverdueCase], overdue_cases)
+    _count_tips_apart(figures, cast(TipFigures, results[6]))
     if unit is None:
-        figures.faq = cast(FaqFigures, results[6])
-        figures.topics = cast(list[tuple[str, int]], results[7])
+        figures.faq = cast(FaqFigures, results[7])
+        figures.topics = cast(list[tuple[str, int]], results[8])
     return figures
+
+
+TIP = "tin_bao"  # the report's own row for anonymous tips (case_type.tin_bao)
+
+
+def _count_tips_apart(figures: Figures, tips: TipFigures) -> None:
+    """Move anonymous tips out of the tố cáo figures into their own row (Luật Tố cáo Art. 25: not a
+    denunciation), and out of the overdue ones altogether (no statutory deadline to pass)."""
+    for unit_id, count in tips.received:
+        figures.cell("to_cao", unit_id).received -= count
+        figures.cell(TIP, unit_id).received += count
+    for row in tips.finished:
+        source, target = figures.cell("to_cao", row.unit_id), figures.cell(TIP, row.unit_id)
+        source.finished -= row.finished
+        source.rejected -= row.rejected
+        source.on_time -= row.on_time
+        source.handling_seconds -= row.handling_seconds
+        target.finished += row.finished
+        target.rejected += row.rejected
+        target.on_time += row.on_time
+        target.handling_seconds += row.handling_seconds
+    for unit_id, count in tips.overdue:
+        figures.cell("to_cao", unit_id).overdue -= count
+    figures.overdue_cases = [case for case in figures.overdue_cases if case.code not in tips.overdue_codes]
 
 
 async def _spread(

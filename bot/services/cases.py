@@ -28,7 +28,9 @@ OPEN_STATUSES = ("received", "accepted", "need_info")
 HANDLER_ROLES = ("officer", "unit_lead")
 ADMIN_ROLES = ("district_admin",)
 INSPECTOR_ROLES = ("inspector",)
-DESCRIPTION_MAX = 4000
+# The longest description kept (the petition and its supplements together). A petition longer than
+# this is refused with its length before anything is stored, never cut (issue #14).
+DESCRIPTION_MAX = 40_000
 ECHO_MAX = 80  # what a person typed, quoted back in an answer ("no unit named «…»")
 
 
@@ -81,7 +83,7 @@ async def file_case(
     place = await uow.units.by_code(services.config.deployment.units_profile, draft.unit_code)
     year = services.deadlines.local_date(now).year
     seq = await uow.cases.next_seq(year)
-    deadlines = services.deadlines.on_receipt(draft.type, now, remote=unit.remote)
+    deadlines = services.deadlines.on_receipt(draft.type, now, remote=unit.remote, anonymous=draft.anonymous)
     assert unit.id is not None and citizen.id is not None
     case = Case(
         code=f"{services.config.deployment.case_prefix}-{year}-{seq:05d}",
@@ -93,7 +95,7 @@ async def file_case(
         citizen_id=citizen.id,
         channel=channel,
         chat_id=chat_id,
-        description=draft.description[:DESCRIPTION_MAX],
+        description=_whole(draft.description),
         latitude=draft.latitude,
         longitude=draft.longitude,
         attachments=draft.attachments,
@@ -123,6 +125,87 @@ async def file_case(
     return case
 
 
+class TooLong(CaseError):
+    """A description over DESCRIPTION_MAX: refused whole, with its length, never cut."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(f"description of {length} characters is over {DESCRIPTION_MAX}")
+        self.length = length
+
+
+def _whole(description: str) -> str:
+    if len(description) > DESCRIPTION_MAX:
+        raise TooLong(len(description))
+    return description
+
+
+async def second_instance_unit(uow: UnitOfWork, services: Services) -> Unit:
+    """Where a second complaint goes: the profile's inspectorate.
+
+    Luật Khiếu nại Art. 33: the second complaint goes to the next level up. Since 1/7/2025 there are
+    no districts; the resolver of a second complaint against a commune chairman's decision is read
+    as the provincial chairman (NĐ 141/2025, not confirmed in an article), whom the inspectorate
+    advises. Until the deployment has a unit for the provincial level, the inspectorate receives it.
+    """
+    profile = services.config.deployment.units_profile
+    for unit in await uow.units.in_profile(profile):
+        if unit.kind == "thanh_tra":
+            return unit
+    raise CaseError(f"no inspectorate (kind thanh_tra) in profile {profile}")
+
+
+async def file_second_complaint(uow: UnitOfWork, services: Services, first: Case, text: str) -> Case:
+    """A khiếu nại lần hai against the first decision of ``first`` (Luật KN Art. 33(1), 36, 37).
+
+    Its own case: round 2, the first case as parent, its own acceptance and deadlines. The
+    complainant's contact is copied from the first case; the first decision is referred to.
+    """
+    now = services.clock()
+    unit = await second_instance_unit(uow, services)
+    year = services.deadlines.local_date(now).year
+    seq = await uow.cases.next_seq(year)
+    deadlines = services.deadlines.on_receipt("khieu_nai", now, remote=first.remote, round_=2)
+    assert unit.id is not None and first.id is not None
+    reference = f"[Khiếu nại lần hai đối với hồ sơ {first.code}, quyết định số {first.decision_number or '?'}"
+    if first.decision_date:
+        reference += f" ngày {first.decision_date.strftime('%d/%m/%Y')}"
+    case = Case(
+        code=f"{services.config.deployment.case_prefix}-{year}-{seq:05d}",
+        year=year,
+        seq=seq,
+        type="khieu_nai",
+        status="received",
+        unit_id=unit.id,
+        citizen_id=first.citizen_id,
+        channel=first.channel,
+        chat_id=first.chat_id,
+        description=_whole(reference + "]\n" + text),
+        remote=first.remote,
+        received_at=now,
+        first_due=deadlines.first_due,
+        final_due=deadlines.final_due,
+        round=2,
+        parent_id=first.id,
+    )
+    old = await uow.cases.contact(first.id)
+    contact = CaseContact(case_id=0, full_name=old.full_name, phone=old.phone, address=old.address) if old else None
+    await uow.cases.add(case, contact)
+    assert case.id is not None
+    await uow.cases.add_event(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor_kind="citizen",
+            actor_id=first.citizen_id,
+            kind="received",
+            visibility="public",
+            payload={"unit": unit.name, "place": None, "anonymous": False, "text": first.code},
+        )
+    )
+    await notify_new_case(uow, services, case, unit)
+    return case
+
+
 async def recipients_for(uow: UnitOfWork, case: Case) -> Sequence[Staff]:
     """Who may hear about a case: for a denunciation only its inspectorate's inspectors, else nobody.
 
@@ -132,7 +215,8 @@ async def recipients_for(uow: UnitOfWork, case: Case) -> Sequence[Staff]:
     """
     if case.type == "to_cao":
         return await uow.staff.active(roles=INSPECTOR_ROLES, unit_id=case.unit_id)
-    staff = await uow.staff.active(roles=HANDLER_ROLES, unit_id=case.unit_id)
+    # An inspectorate's inspectors handle its other cases too (a second complaint goes there).
+    staff = await uow.staff.active(roles=HANDLER_ROLES + INSPECTOR_ROLES, unit_id=case.unit_id)
     if not staff:
         staff = await uow.staff.active(roles=ADMIN_ROLES)
     return staff
@@ -211,11 +295,20 @@ def new_case_notice(t: Translator, services: Services, case: Case, unit: Unit) -
     return t(
         "staff.new_case",
         code=case.code,
-        type=t(f"case_type.{case.type}"),
+        type=t(type_key(case)),
         unit=unit.name,
         due=due.strftime("%d/%m/%Y"),
         excerpt=excerpt(case.description),
     )
+
+
+def type_key(case: Case) -> str:
+    """The catalog key of a case's kind as people read it: a tip and a second complaint have their own."""
+    if case.type == "to_cao" and case.anonymous:
+        return "case_type.tin_bao"
+    if case.type == "khieu_nai" and case.round == 2:
+        return "case_type.khieu_nai2"
+    return f"case_type.{case.type}"
 
 
 def excerpt(text: str, limit: int = 300) -> str:

@@ -9,7 +9,7 @@ to the officers of the unit. All in the caller's transaction.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.dialog.types import Option, Reply
@@ -23,6 +23,39 @@ from storage.uow import UnitOfWork
 REOPEN_WINDOW = timedelta(days=7)
 LOW_SCORE = 2
 SIPAS_ASPECTS = ("access", "procedure", "staff", "result", "feedback")
+# Cases closed by a written decision (quyết định giải quyết khiếu nại, Luật Khiếu nại Art. 31;
+# kết luận nội dung tố cáo, Luật Tố cáo Art. 35): a rating never reopens them; the law's remedies
+# are a second complaint or a lawsuit (Luật KN Art. 33) and tố cáo tiếp (Luật TC Art. 37).
+DECIDED_TYPES = ("khieu_nai", "to_cao")
+
+
+def is_tip(case: Case) -> bool:
+    """An anonymous tip (tin báo ẩn danh): information under Luật Tố cáo Art. 25, not a tố cáo.
+
+    It is stored as a to_cao case with ``anonymous`` set, so every secrecy rule of a denunciation
+    applies to it (inspectorate only), but it is never accepted (thụ lý), extended or given a
+    statutory deadline, and reports count it apart.
+    """
+    return case.type == "to_cao" and case.anonymous
+
+
+def decided(case: Case) -> bool:
+    """Whether the case ends with a written decision that a rating must not reopen."""
+    return case.type in DECIDED_TYPES and not is_tip(case)
+
+
+def due_label_key(case: Case) -> str:
+    """Which date the case's current deadline is, as the citizen and officer read it.
+
+    A khiếu nại or tố cáo not yet accepted shows the acceptance (or classification) deadline
+    ("hạn thụ lý"); once accepted, the resolution deadline ("hạn giải quyết"); a tip shows only
+    the inspectorate's own review date; other cases the answer date.
+    """
+    if is_tip(case):
+        return "due.review"
+    if case.type in DECIDED_TYPES:
+        return "due.resolve" if case.accepted_at is not None and case.final_due is not None else "due.accept"
+    return "due.answer"
 
 
 class ActionError(Exception):
@@ -139,19 +172,32 @@ async def accept(
     *,
     complex_case: bool = False,
 ) -> None:
+    if is_tip(case):
+        # Luật Tố cáo Art. 25: anonymous information is not accepted as a tố cáo.
+        raise ActionError("case.tip_not_accepted")
     if not acceptable(case):
         raise ActionError("case.wrong_state")
     now = services.clock()
     case.status = "accepted"
     case.accepted_at = case.accepted_at or now
-    if case.type in ("khieu_nai", "to_cao"):
+    if case.type in DECIDED_TYPES:
         case.complex_case = complex_case
-        case.final_due = services.deadlines.on_accept(case.type, now, remote=case.remote, complex_case=complex_case)  # type: ignore[arg-type]
+        case.final_due = services.deadlines.on_accept(
+            case.type,  # type: ignore[arg-type]
+            now,
+            remote=case.remote,
+            complex_case=complex_case,
+            round_=case.round,
+        )
     await uow.cases.save(case)
     due = (case.final_due or case.first_due).strftime("%d/%m/%Y")
     await _event(uow, case, "accepted", actor=actor, now=now, due=due)
     await _audit(uow, actor, "accept", case, channel, user)
-    await tell_citizen(uow, services, case, "notice.accepted", due=due)
+    if case.type in DECIDED_TYPES:
+        # Luật KN Art. 27, 36 and Luật TC Art. 29(3): the acceptance is notified in writing.
+        await tell_citizen(uow, services, case, f"notice.accepted_{case.type}", due=due)
+    else:
+        await tell_citizen(uow, services, case, "notice.accepted", due=due)
 
 
 async def reject(
@@ -174,6 +220,12 @@ async def reply(
     _require(case, "received", "need_info", "accepted", "resolved")
     now = services.clock()
     case.first_reply_at = case.first_reply_at or now
+    if case.type == "hoi_dap" and case.status in cases.OPEN_STATUSES:
+        # A question is not a petition: once answered it is done, and leaves the inbox.
+        case.status = "closed"
+        case.resolved_at = now
+        case.closed_at = now
+        case.result = text
     await uow.cases.save(case)
     await _event(uow, case, "replied", actor=actor, now=now, text=text)
     await _audit(uow, actor, "reply", case, channel, user)
@@ -211,7 +263,11 @@ async def add_info(
     if case.status == "need_info":
         case.status = "accepted" if case.accepted_at else "received"
     if text:
-        case.description = (case.description + "\n\n[Bổ sung] " + text)[: cases.DESCRIPTION_MAX * 2]
+        longer = case.description + "\n\n[Bổ sung] " + text
+        if len(longer) > cases.DESCRIPTION_MAX:
+            # Never cut: the citizen is told the case holds no more text (photos still may come).
+            raise CaseFull("supplement.full_text")
+        case.description = longer
     case.attachments = [*case.attachments, *attachments]
     await uow.cases.save(case)
     await _event(uow, case, "info_added", actor=None, now=now, text=text, photos=len(attachments))
@@ -293,39 +349,124 @@ async def transfer(
     now = services.clock()
     old = await uow.units.get(case.unit_id)
     assert unit.id is not None
+    # Luật Tố cáo Art. 24(2): forwarded within 5 working days of receipt; a late one is recorded.
+    late = case.type == "to_cao" and services.deadlines.local_date(now) > services.deadlines.forward_due(
+        case.received_at
+    )
     case.unit_id = unit.id
     case.status = "received"
-    # The unit it goes to accepts it itself, and the resolution deadline runs from then; the
-    # first acceptance stays in the case's events.
+    # The unit it goes to accepts it itself, and every deadline runs again from its receipt (today):
+    # the receiving body's time limits start when it receives the petition (Luật KN Art. 27, Luật TC
+    # Art. 24(1)). The first acceptance stays in the case's events.
     case.accepted_at = None
+    case.remote = unit.remote
+    case.complex_case = False
+    case.extensions = 0
+    fresh = services.deadlines.on_receipt(
+        case.type,  # type: ignore[arg-type]
+        now,
+        remote=unit.remote,
+        round_=case.round,
+        anonymous=case.anonymous,
+    )
+    case.first_due, case.final_due = fresh.first_due, fresh.final_due
     await uow.cases.save(case)
-    await _event(uow, case, "transferred", actor=actor, now=now, text=unit.name)
+    due = case.first_due.strftime("%d/%m/%Y")
+    await _event(uow, case, "transferred", actor=actor, now=now, text=unit.name, due=due)
     await _event(
-        uow, case, "note", actor=actor, now=now, public=False, text=reason, transfer_from=old.name if old else ""
+        uow,
+        case,
+        "note",
+        actor=actor,
+        now=now,
+        public=False,
+        text=reason,
+        transfer_from=old.name if old else "",
+        forward_late=late,
     )
     await _audit(uow, actor, "transfer", case, channel, user)
-    await tell_citizen(uow, services, case, "notice.transferred")
+    if not case.anonymous:
+        # Who has it now and the new date, named for what it is (Luật TC Art. 24(2): the denouncer is told).
+        stage = due_label_key(case).removeprefix("due.")
+        await tell_citizen(uow, services, case, f"notice.transferred_{stage}", due=due)
     await cases.notify_new_case(uow, services, case, unit)
 
 
+async def unit_has_handlers(uow: UnitOfWork, case: Case, unit: Unit) -> bool:
+    """Whether someone at ``unit`` itself would receive ``case`` (not a fallback to the admins)."""
+    assert unit.id is not None
+    roles = cases.INSPECTOR_ROLES if case.type == "to_cao" else cases.HANDLER_ROLES + cases.INSPECTOR_ROLES
+    return bool(await uow.staff.active(roles=roles, unit_id=unit.id))
+
+
+def needs_decision(case: Case) -> bool:
+    """Whether resolving the case records a written decision (its number and date)."""
+    return decided(case)
+
+
 async def resolve(
-    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, result: str
+    uow: UnitOfWork,
+    services: Services,
+    case: Case,
+    actor: Actor,
+    channel: str,
+    user: str,
+    result: str,
+    *,
+    decision_number: str | None = None,
+    decision_date: date | None = None,
 ) -> None:
     _require(case, "received", "accepted", "need_info")
+    if decided(case):
+        # A complaint or denunciation is resolved only after it was accepted (Luật KN Art. 27-28,
+        # Luật TC Art. 29-30: the resolution period runs from thụ lý), and by a written decision.
+        if case.accepted_at is None:
+            raise ActionError("case.accept_first")
+        if not decision_number or decision_date is None:
+            raise ActionError("case.decision_needed")
+        case.decision_number = decision_number
+        case.decision_date = decision_date
     now = services.clock()
     case.status = "resolved"
-    case.accepted_at = case.accepted_at or now
+    if not decided(case):
+        case.accepted_at = case.accepted_at or now
     case.resolved_at = now
     case.first_reply_at = case.first_reply_at or now
     case.result = result
     await uow.cases.save(case)
-    await _event(uow, case, "resolved", actor=actor, now=now, text=result)
+    extra: dict[str, Any] = (
+        {"decision": decision_number, "decision_date": decision_date.strftime("%d/%m/%Y")} if decision_date else {}
+    )
+    await _event(uow, case, "resolved", actor=actor, now=now, text=result, **extra)
     await _audit(uow, actor, "resolve", case, channel, user)
     if case.anonymous:
         return
     ratings = [Option(f"{score} ⭐", f"flow:rate:{case.id}:{score}") for score in range(1, 6)]
-    ratings.append(Option("notice.not_solved_button", f"flow:rate:{case.id}:unsolved"))
-    await tell_citizen(uow, services, case, "notice.resolved", *ratings, result=result)
+    if not decided(case):
+        ratings.append(Option("notice.not_solved_button", f"flow:rate:{case.id}:unsolved"))
+        await tell_citizen(uow, services, case, "notice.resolved", *ratings, result=result)
+        return
+    await _tell_decision(uow, services, case, result, ratings)
+
+
+async def _tell_decision(uow: UnitOfWork, services: Services, case: Case, result: str, ratings: list[Option]) -> None:
+    """The decision notice: what was decided, the written decision that follows, the rights after it."""
+    assert case.decision_date is not None
+    values: dict[str, object] = {
+        "result": result,
+        "number": case.decision_number or "",
+        "date": case.decision_date.strftime("%d/%m/%Y"),
+    }
+    if case.type == "khieu_nai" and case.round == 1:
+        # Luật KN Art. 31(2) and 33: a second complaint within 30 days (45 remote) or a lawsuit.
+        appeal = services.deadlines.appeal_due(case.decision_date, remote=case.remote)
+        values.update(days=45 if case.remote else 30, appeal_due=appeal.strftime("%d/%m/%Y"))
+        second = Option("notice.second_complaint_button", f"flow:appeal:{case.id}")
+        await tell_citizen(uow, services, case, "notice.resolved_khieu_nai", second, *ratings, **values)
+    elif case.type == "khieu_nai":
+        await tell_citizen(uow, services, case, "notice.resolved_khieu_nai2", *ratings, **values)
+    else:
+        await tell_citizen(uow, services, case, "notice.resolved_to_cao", *ratings, **values)
 
 
 async def withdraw(uow: UnitOfWork, services: Services, case: Case) -> None:
@@ -348,8 +489,14 @@ async def note(
     await _audit(uow, actor, "note", case, channel, user)
 
 
-async def extend(uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str) -> None:
+async def extend(
+    uow: UnitOfWork, services: Services, case: Case, actor: Actor, channel: str, user: str, reason: str = ""
+) -> None:
+    """Extend a denunciation's resolution (Luật Tố cáo Art. 30(1)): in writing, with its reason,
+    notified to the denouncer; an anonymous tip has no statutory deadline to extend."""
     _require(case, "accepted")
+    if is_tip(case):
+        raise ActionError("case.tip_not_accepted")
     if case.final_due is None:
         raise ActionError("case.wrong_state")
     try:
@@ -359,9 +506,12 @@ async def extend(uow: UnitOfWork, services: Services, case: Case, actor: Actor, 
     case.extensions += 1
     await uow.cases.save(case)
     due = case.final_due.strftime("%d/%m/%Y")
-    await _event(uow, case, "extended", actor=actor, now=services.clock(), due=due)
+    await _event(uow, case, "extended", actor=actor, now=services.clock(), due=due, text=reason)
     await _audit(uow, actor, "extend", case, channel, user)
-    await tell_citizen(uow, services, case, "notice.extended", due=due)
+    if reason:
+        await tell_citizen(uow, services, case, "notice.extended_reason", due=due, reason=reason)
+    else:
+        await tell_citizen(uow, services, case, "notice.extended", due=due)
 
 
 async def rate(uow: UnitOfWork, services: Services, case: Case, score: int | None, comment: str | None = None) -> bool:
@@ -375,7 +525,10 @@ async def rate(uow: UnitOfWork, services: Services, case: Case, score: int | Non
     await uow.cases.add_rating(Rating(case_id=case.id or 0, score=score or 1, solved=solved, comment=comment, at=now))
     await _event(uow, case, "rated", actor=None, now=now, score=score, solved=solved)
     recent = case.resolved_at is not None and now - case.resolved_at <= REOPEN_WINDOW
-    if case.status in ("resolved", "closed") and recent and (not solved or (score or 0) <= LOW_SCORE):
+    # A decided complaint or denunciation is never reopened by a rating: the decision stands
+    # until a second complaint, a court or tố cáo tiếp says otherwise (Luật KN Art. 33, Luật TC Art. 37).
+    reopenable = not decided(case)
+    if reopenable and case.status in ("resolved", "closed") and recent and (not solved or (score or 0) <= LOW_SCORE):
         case.status = "accepted"
         case.closed_at = None
         await uow.cases.save(case)

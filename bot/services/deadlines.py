@@ -18,7 +18,12 @@ Legal limits (defaults; every one can be overridden from config, see ``DeadlineP
 * Tố cáo (Luật Tố cáo 2018): receipt and classification within 7 working days, 10 working days
   when checks at several places are needed (Art. 24); resolution within 30 days of acceptance,
   extended by 30 days at most once for a complex case and twice for an especially complex one
-  (Art. 30), so at most two extensions in total.
+  (Art. 30), so at most two extensions in total. Forwarding outside competence: 5 working days
+  (Art. 24(2)). Anonymous information (Art. 25) is not a tố cáo: only an internal review date.
+* Khiếu nại lần hai (``round_=2``): acceptance as Art. 27 (Art. 36(1)); resolution 45 days, 60 if
+  complex, remote 60/70 (Art. 37). The window to lodge one: 30 days, 45 remote (Art. 33(1)).
+* NĐ 155/2026 (7 working days to accept a complaint) was read only in an OCR mirror: it applies
+  only from the date set in ``[deadlines] "khieu_nai.accept_7wd_from"`` (off by default).
 
 Counting rule (the choice this module makes, applied to every limit):
 
@@ -81,7 +86,30 @@ _DEFAULT_LIMITS: dict[str, Limit] = {
     "to_cao.classify_checks": Limit(10, working=True),
     "to_cao.resolve": Limit(30, working=False),
     "to_cao.extension": Limit(30, working=False),
+    # Luật Tố cáo 2018, Art. 24(2): a denunciation outside the body's competence is forwarded to
+    # the competent body within 5 working days of receipt, and the denouncer told.
+    "to_cao.forward": Limit(5, working=True),
+    # Luật Tố cáo 2018, Art. 25: anonymous information is not a denunciation and has no statutory
+    # deadline; this is only the date the inspectorate set itself to look at it (local choice).
+    "tin_bao.review": Limit(10, working=True),
+    # Luật Khiếu nại 2011, Art. 36(1) (acceptance of a second complaint, as Art. 27) and Art. 37
+    # (resolution of a second complaint: 45 days, 60 if complex; remote areas 60, 70 if complex).
+    "khieu_nai2.accept": Limit(10, working=True),
+    "khieu_nai2.resolve": Limit(45, working=False),
+    "khieu_nai2.resolve_complex": Limit(60, working=False),
+    "khieu_nai2.resolve_remote": Limit(60, working=False),
+    "khieu_nai2.resolve_remote_complex": Limit(70, working=False),
+    # Art. 33(1): a second complaint within 30 days of receiving the first decision, 45 in remote areas.
+    "khieu_nai.appeal": Limit(30, working=False),
+    "khieu_nai.appeal_remote": Limit(45, working=False),
+    # NĐ 155/2026 Art. 10 (rewriting NĐ 124/2020 Art. 16(1)): acceptance of a first or second
+    # complaint within 7 working days. Read only in an OCR mirror [S]: applied only from the date
+    # set in ``[deadlines] "khieu_nai.accept_7wd_from"`` (off by default).
+    "khieu_nai.accept_nd155": Limit(7, working=True),
 }
+
+# The config key that switches acceptance of complaints to ``khieu_nai.accept_nd155`` from a date.
+ND155_SWITCH = "khieu_nai.accept_7wd_from"
 
 
 @dataclass(frozen=True)
@@ -89,6 +117,9 @@ class DeadlinePolicy:
     """All legal limits, keyed '<case_type>.<stage>' e.g. 'khieu_nai.accept'."""
 
     limits: Mapping[str, Limit]
+    # From this date (of receipt) complaints are accepted within ``khieu_nai.accept_nd155``
+    # instead of ``khieu_nai.accept`` / ``khieu_nai2.accept``; None keeps the Law's 10 days.
+    nd155_from: date | None = None
 
     @classmethod
     def default(cls) -> DeadlinePolicy:
@@ -103,18 +134,36 @@ class DeadlinePolicy:
         ``ValueError('deadlines.<key>: <what is wrong>')`` on unknown keys or bad values.
         """
         limits = dict(_DEFAULT_LIMITS)
+        nd155_from = None
         for key, value in data.items():
+            if key == ND155_SWITCH:
+                nd155_from = _parse_switch(value)
+                continue
             if key not in _DEFAULT_LIMITS:
                 known = ", ".join(sorted(_DEFAULT_LIMITS))
                 raise ValueError(f"deadlines.{key}: unknown deadline key (known keys: {known})")
             limits[key] = _parse_limit(key, value, _DEFAULT_LIMITS[key])
-        return cls(limits=MappingProxyType(limits))
+        return cls(limits=MappingProxyType(limits), nd155_from=nd155_from)
 
     def limit(self, key: str) -> Limit:
         try:
             return self.limits[key]
         except KeyError:
             raise KeyError(f"no deadline limit configured for {key!r}") from None
+
+
+def _parse_switch(value: object) -> date | None:
+    """``"2026-07-01"`` (a TOML date or an ISO string) switches the rule on from then; ``false`` or "" off."""
+    if value is False or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"deadlines.{ND155_SWITCH}: a date like 2026-07-01, or false, got {value!r}")
 
 
 def _parse_limit(key: str, value: object, default: Limit) -> Limit:
@@ -241,6 +290,8 @@ class DeadlineService:
         *,
         remote: bool = False,
         needs_checks: bool = False,
+        round_: int = 1,
+        anonymous: bool = False,
     ) -> Deadlines:
         """Deadlines known when a letter arrives.
 
@@ -253,7 +304,11 @@ class DeadlineService:
         _check_case_type(case_type)
         day = self.local_date(received)
         if case_type == "khieu_nai":
-            return Deadlines(first_due=self._due(day, "khieu_nai.accept"), final_due=None)
+            return Deadlines(first_due=self._due(day, self.accept_key(day, round_)), final_due=None)
+        if case_type == "to_cao" and anonymous:
+            # Art. 25: no statutory stage at all; one internal review date stands for both.
+            review = self._due(day, "tin_bao.review")
+            return Deadlines(first_due=review, final_due=review)
         if case_type == "to_cao":
             key = "to_cao.classify_checks" if needs_checks else "to_cao.classify"
             return Deadlines(first_due=self._due(day, key), final_due=None)
@@ -267,15 +322,20 @@ class DeadlineService:
         *,
         remote: bool = False,
         complex_case: bool = False,
+        round_: int = 1,
     ) -> date:
         """The resolution deadline of an accepted (thụ lý) khiếu nại or tố cáo.
 
         For tố cáo neither flag changes the first deadline: complexity is handled by ``extend``.
+        ``round_`` 2 is a second complaint (Luật Khiếu nại Art. 37).
         """
         _check_case_type(case_type)
         day = self.local_date(accepted)
         if case_type == "khieu_nai":
-            return self._due(day, _khieu_nai_resolve_key(remote=remote, complex_case=complex_case))
+            key = _khieu_nai_resolve_key(remote=remote, complex_case=complex_case)
+            if round_ == 2:
+                key = key.replace("khieu_nai.", "khieu_nai2.", 1)
+            return self._due(day, key)
         if case_type == "to_cao":
             return self._due(day, "to_cao.resolve")
         raise ValueError(f"{case_type} has no acceptance stage; its deadline is set on receipt")
@@ -290,6 +350,24 @@ class DeadlineService:
         if extensions_so_far >= MAX_TO_CAO_EXTENSIONS:
             raise ValueError(f"to_cao: at most {MAX_TO_CAO_EXTENSIONS} extensions are allowed")
         return self._due(final_due, "to_cao.extension")
+
+    def accept_key(self, received: date, round_: int = 1) -> str:
+        """Which acceptance limit applies to a complaint received on ``received``."""
+        if self.policy.nd155_from is not None and received >= self.policy.nd155_from:
+            return "khieu_nai.accept_nd155"
+        return "khieu_nai2.accept" if round_ == 2 else "khieu_nai.accept"
+
+    def appeal_due(self, decided: date, *, remote: bool = False) -> date:
+        """The last day to lodge a second complaint after a first decision (Luật Khiếu nại Art. 33(1)).
+
+        Counted here from the decision's date; the Law counts from the day the complainant
+        receives it, which the bot cannot know, so the date shown is the earliest it may be.
+        """
+        return self._due(decided, "khieu_nai.appeal_remote" if remote else "khieu_nai.appeal")
+
+    def forward_due(self, received: datetime) -> date:
+        """The last day to forward a denunciation to the competent body (Luật Tố cáo Art. 24(2))."""
+        return self._due(self.local_date(received), "to_cao.forward")
 
     def due_soon(self, due: date, today: date, within_working_days: int = 2) -> bool:
         """True when `due` is today or at most `within_working_days` working days after today."""
