@@ -46,7 +46,9 @@ def faq_report(name: str, path: Path, show_misses: bool) -> None:
         f"| {f['off_topic']:.0f} | {f['refusal']:.1%} |"
     )
     if show_misses:
-        pairs = Counter((o.case.expected, o.first if o.result.outcome != "none" else "none") for o in outcomes if not o.correct)
+        pairs = Counter(
+            (o.case.expected, o.first if o.result.outcome != "none" else "none") for o in outcomes if not o.correct
+        )
         for (expected, got), count in pairs.most_common():
             print(f"    miss {expected} -> {got} ×{count}")
         for o in outcomes:

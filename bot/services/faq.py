@@ -65,7 +65,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.text import fold, nfc
+from bot.text import fold, nfc, strip_typing_marks, tone_key_variants
 
 # --------------------------------------------------------------------------- entries
 
@@ -264,35 +264,6 @@ _STOP_TEXT = """
 """
 STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 # Tokens of one letter ("a", "k", "j", "z", "o") and numbers are never informative either.
-
-
-_TONE_KEYS = "sfrxjz"  # Telex tone keys (z removes a tone); never end a Vietnamese syllable.
-_DIGIT = re.compile(r"\d")
-_LETTER = re.compile(r"[a-z]")
-
-
-def strip_typing_marks(token: str) -> str:
-    """Remove the Telex/VNI keystrokes left in a folded token by a switched-off keyboard.
-
-    "sinhf" -> "sinh", "ddang" -> "dang", "dang4" -> "dang", "khaaur" -> "khau",
-    "dduwowngf" -> "duong", "d9a8ng" -> "dang". Only meant for tokens that are
-    not known words: it does not check the result.
-    """
-    if not _LETTER.search(token):
-        return token
-    text = _DIGIT.sub("", token)  # VNI: 1-5 tones, 6 circumflex, 7 horn, 8 breve, 9 stroke
-    text = text.replace("dd", "d")  # Telex đ
-    text = "u" if text == "w" else text.replace("w", "")  # Telex ư, ơ, ă
-    if len(text) > 1 and text[-1] in _TONE_KEYS:
-        text = text[:-1]
-    for doubled in ("aa", "ee", "oo"):  # Telex â, ê, ô
-        text = text.replace(doubled, doubled[0])
-    return text
-
-
-def _tone_key_variants(token: str) -> list[str]:
-    """``token`` without one inner Telex tone key ("dafng" -> "dang"), first letter kept."""
-    return [token[:i] + token[i + 1 :] for i in range(1, len(token)) if token[i] in _TONE_KEYS]
 
 
 def _is_trivial(token: str) -> bool:
@@ -702,7 +673,7 @@ class FaqIndex:
         if self._is_known(token) or token.isdigit():
             return token, False
         stripped = strip_typing_marks(token)
-        for candidate in (stripped, *_tone_key_variants(stripped), *_tone_key_variants(token)):
+        for candidate in (stripped, *tone_key_variants(stripped), *tone_key_variants(token)):
             if self._is_known(candidate):
                 return candidate, False
         if len(token) >= _MIN_TYPO_LENGTH:
