@@ -300,6 +300,7 @@ class _Lexicon:
             self._by_first.setdefault(phrase[0], []).append((phrase, replacement))
 
     def rewrite(self, tokens: Sequence[str]) -> list[str]:
+        tokens = _deaths_named(tokens)
         out: list[str] = []
         i = 0
         while i < len(tokens):
@@ -449,6 +450,85 @@ _SENTENCE_SPLIT = re.compile(r"[.!?;\n…]+")
 # Weight of a query word the index has never seen, as a multiple of the highest
 # possible IDF: an unknown word probably names something we have no entry for.
 _UNKNOWN_WEIGHT = 1.0
+
+# Kin words: "mất" right after one of them (a pronoun between allowed) is a death in the
+# family ("ba tui mới mất", "ông ngoại mất tuần trước"), not something lost ("mất giấy").
+_KIN = frozenset(["ba", "cha", "me", "ma", "tia", "bo", "ong", "noi", "ngoai", "chong", "vo"])
+_BETWEEN = frozenset(["tui", "toi", "em", "minh", "con", "nha", "moi", "vua", "da"])
+# What may follow such a "mất": nothing, or time, place and the question, never an object.
+_AFTER_DEATH = frozenset(
+    [
+        "roi",
+        "hom",
+        "tuan",
+        "thang",
+        "nam",
+        "luc",
+        "o",
+        "tai",
+        "hoi",
+        "tu",
+        "da",
+        "duoc",
+        "lau",
+        "vi",
+        "nen",
+        "thi",
+        "ma",
+        "de",
+        "khong",
+        "ko",
+        "chua",
+        "lam",
+        "can",
+        "nay",
+        "qua",
+    ]
+)
+
+
+# Questions no commune can answer: market prices, the weather, the lottery, football. They are
+# refused (never answered from an entry that shares a word: "giá cà phê" is not "mở quán cà
+# phê"), and not offered to an officer either.
+_OUT_OF_SCOPE = re.compile(
+    r"\b(?:gia (?:vang|xang|dau|lua|gao|heo|ca phe|tieu|tom|dua|sau rieng|do la|usd|dien thoai)"
+    r"|ty gia|xo so|so xo|xs ?(?:mn|mb|mt|mien)|ket qua xs|lo de|danh de|thoi tiet|du bao|troi (?:co )?mua"
+    r"|bong da|da banh|da bong|chung khoan|tien ao)\b"
+    r"|\bgia \w+(?: \w+)? hom nay\b"
+)
+# A folded Vietnamese syllable: an initial consonant, a vowel nucleus, a final.
+_SYLLABLE = re.compile(r"(?:ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+
+
+def out_of_scope(text: str) -> bool:
+    """Whether a message asks what no commune answers: prices, weather, lottery, football."""
+    return _OUT_OF_SCOPE.search(fold(text)) is not None
+
+
+def looks_like_gibberish(text: str) -> bool:
+    """Whether no word of a message is a Vietnamese syllable, even without its typing marks.
+
+    "asdfgh", "kkkkkk", "hjhj", "....": nothing an officer could answer. One real word
+    (with or without accents, Telex leftovers removed) is enough not to be gibberish.
+    """
+    for token in fold(text).split():
+        if token.isalpha() and (_SYLLABLE.fullmatch(token) or _SYLLABLE.fullmatch(strip_typing_marks(token))):
+            return False
+    return True
+
+
+def _deaths_named(tokens: Sequence[str]) -> list[str]:
+    """ "mat" as "chet" where it follows a kin word and no object follows it."""
+    out = list(tokens)
+    for index, token in enumerate(tokens):
+        if token != "mat" or (index + 1 < len(tokens) and tokens[index + 1] not in _AFTER_DEATH):
+            continue
+        before = index - 1
+        while before >= 0 and tokens[before] in _BETWEEN:
+            before -= 1
+        if before >= 0 and tokens[before] in _KIN:
+            out[index] = "chet"
+    return out
 
 
 @dataclass(frozen=True)
@@ -751,7 +831,7 @@ class FaqIndex:
         ``suggestions`` holds the best ``limit`` entries (at least one).
         """
         limit = max(1, limit)
-        if not self._entries:
+        if not self._entries or out_of_scope(text):
             return _NONE
         text = _with_accented_words(text)
         memo: dict[str, tuple[str, bool]] = {}
