@@ -614,3 +614,21 @@ def test_kin_then_mat_is_a_death_not_a_loss() -> None:
     assert "chet" in index.normalise("ông ngoại mới mất")
     assert "chet" not in index.normalise("mẹ mất giấy khai sinh")
     assert "chet" not in index.normalise("mất căn cước")
+
+
+def test_the_general_entry_goes_before_its_special_case_unless_the_question_says_so() -> None:
+    index = FaqIndex(
+        [
+            entry("ket-hon", "Đăng ký kết hôn", "đăng ký kết hôn ở đâu", "làm giấy kết hôn", "kết hôn cần giấy tờ gì"),
+            entry(
+                "ket-hon-nuoc-ngoai",
+                "Kết hôn với người nước ngoài",
+                "kết hôn với người nước ngoài cần giấy tờ gì",
+                "cưới vợ nước ngoài làm giấy tờ gì",
+            ),
+            entry("khai-sinh", "Đăng ký khai sinh", "làm giấy khai sinh cho con"),
+        ],
+        {"cưới vợ": "kết hôn"},
+    )
+    assert index.search("cưới vợ làm giấy tờ gì").suggestions[0].id == "ket-hon"
+    assert index.search("cưới vợ người nước ngoài làm giấy tờ gì").suggestions[0].id == "ket-hon-nuoc-ngoai"

@@ -49,6 +49,7 @@ long message that matches nothing as a whole is searched clause by clause
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import heapq
 import itertools
 import math
@@ -450,6 +451,11 @@ _SENTENCE_SPLIT = re.compile(r"[.!?;\n…]+")
 # Weight of a query word the index has never seen, as a multiple of the highest
 # possible IDF: an unknown word probably names something we have no entry for.
 _UNKNOWN_WEIGHT = 1.0
+# How far behind the leader (score points) a general entry may be and still go before its
+# special case when the question names nothing special (FaqIndex._general_first).
+_GENERAL_MARGIN = 15.0
+# A word at least this rare (IDF) tells a special case from the general one.
+_TELLING_IDF = 2.0
 
 # Kin words: "mất" right after one of them (a pronoun between allowed) is a death in the
 # family ("ba tui mới mất", "ông ngoại mất tuần trước"), not something lost ("mất giấy").
@@ -905,7 +911,48 @@ class FaqIndex:
     def _rank(self, query: _Query) -> list[_Candidate]:
         """The best candidates, best first."""
         ranked = [self._score(query, entry_id) for entry_id in self._shortlist(query.features())]
-        return sorted(ranked, key=lambda c: (-c.score, c.entry_id))
+        return self._general_first(query, sorted(ranked, key=lambda c: (-c.score, c.entry_id)))
+
+    def _general_first(self, query: _Query, ranked: list[_Candidate]) -> list[_Candidate]:
+        """The general procedure before its special case, unless the question names what is special.
+
+        An entry is the special case of another when its id has the other's id in it (the
+        content's convention: "ket-hon-nuoc-ngoai" of "ket-hon", "khai-sinh-qua-han" of
+        "khai-sinh", see docs/faq.md). If the leader is such a special case of a
+        close runner-up and the query has no telling word of the leader that the general entry lacks
+        ("nước ngoài", "quá hạn", "mất"), they swap places and scores.
+        """
+        if len(ranked) < 2:
+            return ranked
+        leader = ranked[0]
+        for position in range(1, min(3, len(ranked))):
+            general = ranked[position]
+            if leader.score - general.score > _GENERAL_MARGIN:
+                break
+            if not self._specialises(leader.entry_id, general.entry_id):
+                continue
+            # A telling word of the special entry that the general one lacks: one of its title
+            # ("nước ngoài", "mất") or a rare one ("tuổi"); "tờ" of "giấy tờ" tells nothing.
+            special = self._features[leader.entry_id]
+            title = self._choices[leader.entry_id][0].words
+            plain = self._features[general.entry_id]
+            if any(
+                word in special and word not in plain and (word in title or self._idf(word) >= _TELLING_IDF)
+                for word in query.credit
+            ):
+                break  # the question says what is special
+            return [
+                dataclasses.replace(general, score=leader.score, anchored=leader.anchored or general.anchored),
+                *ranked[1:position],
+                dataclasses.replace(leader, score=general.score),
+                *ranked[position + 1 :],
+            ]
+        return ranked
+
+    def _specialises(self, special: str, general: str) -> bool:
+        """Whether entry ``special`` is a special case of entry ``general``: its id has the other's
+        id as whole parts ("khai-sinh-qua-han", "dang-ky-lai-khai-sinh" of "khai-sinh")."""
+        return special != general and f"-{general}-" in f"-{special}-"
 
     def _shortlist(self, features: Mapping[str, float]) -> list[str]:
         """The _CANDIDATES entries that earn most from ``features``, and those tied with the last.
