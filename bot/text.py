@@ -80,3 +80,32 @@ _TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
 def plain_text(text: str) -> str:
     """Catalog HTML as plain text, for channels without markup (console, Zalo) and for files."""
     return html.unescape(_TAG.sub("", text))
+
+
+_TONE_KEYS = "sfrxjz"  # Telex tone keys (z removes a tone); never end a Vietnamese syllable.
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[a-z]")
+
+
+def strip_typing_marks(token: str) -> str:
+    """Remove the Telex/VNI keystrokes left in a folded token by a switched-off keyboard.
+
+    "sinhf" -> "sinh", "ddang" -> "dang", "dang4" -> "dang", "khaaur" -> "khau",
+    "dduwowngf" -> "duong", "d9a8ng" -> "dang". Only meant for tokens that are
+    not known words: it does not check the result.
+    """
+    if not _LETTER.search(token):
+        return token
+    text = _DIGIT.sub("", token)  # VNI: 1-5 tones, 6 circumflex, 7 horn, 8 breve, 9 stroke
+    text = text.replace("dd", "d")  # Telex đ
+    text = "u" if text == "w" else text.replace("w", "")  # Telex ư, ơ, ă
+    if len(text) > 1 and text[-1] in _TONE_KEYS:
+        text = text[:-1]
+    for doubled in ("aa", "ee", "oo"):  # Telex â, ê, ô
+        text = text.replace(doubled, doubled[0])
+    return text
+
+
+def tone_key_variants(token: str) -> list[str]:
+    """``token`` without one inner Telex tone key ("dafng" -> "dang"), first letter kept."""
+    return [token[:i] + token[i + 1 :] for i in range(1, len(token)) if token[i] in _TONE_KEYS]

@@ -3,7 +3,9 @@
 Typed questions (with or without accents, Southern words, old terms) are
 matched by the FAQ search service. A confident match is answered at once; an
 unsure one offers the closest three; nothing close offers to forward the
-question to an officer, which becomes a case of type "hỏi đáp".
+question to an officer, which becomes a case of type "hỏi đáp" — except for what
+no officer could answer: gibberish, and questions no commune answers (gold
+prices, the weather, the lottery), which get the menu with a word of why.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from bot.dialog import smalltalk
 from bot.dialog.flow import VIA, Flow, Turn, done, goto, start
 from bot.dialog.types import Next, Option, Reply
-from bot.services.faq import FaqEntry, FaqResult
+from bot.services.faq import FaqEntry, FaqResult, looks_like_gibberish, out_of_scope
 from bot.text import clean, fold
 from handlers.home import menu
 from handlers.petition import FORWARDED_LOG, petition_type
@@ -68,6 +70,10 @@ async def _answer(turn: Turn, question: str, *, from_free_text: bool) -> Next:
             return _show(turn, entry)
     if result.outcome == "unsure":
         return goto("pick", _suggestions(turn, result))
+    if out_of_scope(question):
+        return done(menu(turn, "faq.out_of_scope"))
+    if looks_like_gibberish(question):
+        return done(menu(turn, "home.not_understood"))
     if from_free_text:
         # Chat like "alo" or "ok" gets the menu; a real sentence may also go to an officer.
         if len(fold(question).split()) < FORWARD_MIN_WORDS:

@@ -3,12 +3,17 @@
 ``/start`` greets, says what the bot does and asks for consent before any
 personal data is collected (no pre-ticked consent). A greeting typed instead
 of /start ("alo", "chào anh") greets the same way; thanks and "ok" get the
-menu. Other free text outside a flow goes to the procedure FAQ first; whatever
-the bot cannot place gets the menu, never silence. An officer's text outside an
-action gets a hint of their commands instead.
+menu. A case code typed alone ("CN-2026-00012") opens that case, if it is the
+person's own (another's gets "not found", as in Hồ sơ của tôi). A photo sent outside
+a flow is kept and offered as the start of a petition. Other free text outside a
+flow goes to the procedure FAQ first; whatever the bot cannot place gets the menu,
+never silence. An officer's text outside an action gets a hint of their commands
+instead.
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.dialog import smalltalk
 from bot.dialog.flow import VIA, Flow, Turn, done, goto, start
@@ -26,6 +31,12 @@ ATTACHED = "attached_case"
 DENOUNCED = "denounced_text"
 # Handed to the supplement flow: a message typed while several cases wait for more, to place.
 UNPLACED = "unplaced_part"
+# Handed to the petition flow: a photo sent outside any flow, to file with the petition.
+CARRIED_PHOTO = "carried_photo"
+PHOTO_PETITION = "home:photo_petition"
+PHOTO_DROP = "home:photo_drop"
+# A case code as cases.py makes them ("CN-2026-00012"), typed on its own or in a short sentence.
+CASE_CODE = re.compile(r"\b([A-Za-z0-9]{1,8}-\d{4}-\d{5})\b")
 
 
 def menu(turn: Turn, key: str = "menu.prompt") -> Reply:
@@ -121,6 +132,8 @@ async def free_text(turn: Turn) -> Next:
         return start("supplement", carry={ATTACHED: waiting.id})
     if said == "ack":
         return done(menu(turn, "menu.more"))
+    if kind == "photo" and turn.inbound.attachment:
+        return _offer_photo_petition(turn)
     if attachment is not None or kind == "location":
         return done(menu(turn, "home.media_outside_flow"))
     if kind == "other" and turn.inbound.other in ("sticker", "withheld"):
@@ -128,6 +141,35 @@ async def free_text(turn: Turn) -> Next:
         return done(menu(turn, f"home.{turn.inbound.other}"))
     if kind in ("other", "contact"):
         return done(menu(turn, "home.unsupported"))
+    code = CASE_CODE.search(turn.text or "") if kind == "text" else None
+    if code is not None:
+        # The my_cases flow shows it only if it is this person's own case.
+        return start("my_cases", arg=code.group(1))
     if turn.text and turn.services.faq is not None and len(turn.services.faq) > 0:
         return start("faq", carry={VIA: "free_text"})
     return done(menu(turn, "home.not_understood"))
+
+
+def _offer_photo_petition(turn: Turn) -> Next:
+    """A photo outside a flow is most often a problem to report: offer to start one with it."""
+    turn.data[CARRIED_PHOTO] = turn.inbound.attachment
+    turn.data["photo_caption"] = clean(turn.text)
+    return goto(
+        "photo",
+        turn.say(
+            "home.photo_offer",
+            turn.option("home.photo_petition_button", PHOTO_PETITION, means="yes"),
+            turn.option("home.photo_drop_button", PHOTO_DROP, means="no"),
+        ),
+    )
+
+
+@flow.step("photo")
+async def photo_offer(turn: Turn) -> Next:
+    if turn.choice == PHOTO_PETITION:
+        carry = {CARRIED_PHOTO: turn.data.get(CARRIED_PHOTO), "photo_caption": turn.data.get("photo_caption", "")}
+        return start("petition", carry=carry)
+    if turn.choice == PHOTO_DROP:
+        return done(menu(turn))
+    # Something else typed or sent: handled as if there had been no question.
+    return await free_text(turn)

@@ -14,8 +14,9 @@ from bot.dialog.types import Next, Reply
 from bot.services import cases
 from bot.services.cases import CITIZEN_TYPES, CONTACT_REQUIRED, Draft
 from bot.services.denunciation import is_denunciation
+from bot.services.routing import HAMLET, address_parts
 from bot.text import clean, fold
-from handlers.home import CONSENT_NO, CONSENT_YES, DENOUNCED, consent_question, menu
+from handlers.home import CARRIED_PHOTO, CONSENT_NO, CONSENT_YES, DENOUNCED, consent_question, menu
 
 flow = Flow("petition", entry="begin", commands=("phananh", "gopy", "kiennghi", "khieunai", "tocao"))
 
@@ -29,6 +30,8 @@ CANCEL = "petition:cancel"
 ALL_UNITS = "unit:all"
 MAX_PARTS = 30
 MAX_PHOTOS = 10
+# More words than a commune's name with its level word: the person typed an address.
+ADDRESS_MIN_WORDS = 5
 _PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 NAME_MAX_WORDS = 6
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:[.'-][^\W\d_]*)*")  # letters; "Ng.", "H'Hen", "Thị-Mai"
@@ -60,7 +63,15 @@ def _save(turn: Turn, draft: Draft) -> None:
 @flow.step("begin")
 async def begin(turn: Turn) -> Next:
     forwarded = turn.data.pop(FORWARDED_LOG, None)
-    turn.data["draft"] = Draft(type="phan_anh", unit_code="", description="").to_data()
+    photo = turn.data.pop(CARRIED_PHOTO, None)
+    caption = str(turn.data.pop("photo_caption", "") or "")
+    draft = Draft(type="phan_anh", unit_code="", description="")
+    if isinstance(photo, str) and photo:
+        # Sent at the home screen before the petition began: it is the petition's first photo.
+        draft.attachments.append({"kind": "photo", "file": photo})
+        if caption:
+            turn.data["parts"] = [caption[: cases.DESCRIPTION_MAX]]
+    turn.data["draft"] = draft.to_data()
     preset = _COMMAND_TYPES.get(turn.inbound.command or "") or (turn.arg if turn.arg in CITIZEN_TYPES else None)
     if preset:
         turn.data["preset"] = preset
@@ -187,6 +198,7 @@ async def choose_unit(turn: Turn) -> Next:
     route = routing.route(turn.text)
     if route.unit is not None:
         notes = [turn.say("petition.former_unit", old=route.former, new=route.unit.name)] if route.former else []
+        _keep_address(turn, turn.text)
         return _set_unit(turn, route.unit.code, *notes)
     if route.outside:
         options = [turn.option("petition.unit_option", f"unit:{c.code}", name=c.label) for c in route.candidates]
@@ -205,6 +217,29 @@ async def choose_unit(turn: Turn) -> Next:
     return goto("unit", _unit_question(turn, "petition.unit_unknown"))
 
 
+def _keep_address(turn: Turn, typed: str) -> None:
+    """An address typed for the commune ("ấp Sóc Chuối, xã Long Sơn") says where, in more
+    detail than the commune: it goes into the description, for the officer to find the place."""
+    parts = address_parts(typed)
+    if any(part.level == HAMLET for part in parts) or len(fold(typed).split()) > ADDRESS_MIN_WORDS:
+        turn.data["place_typed"] = clean(typed)[:200]
+    else:
+        turn.data.pop("place_typed", None)
+
+
+def join_parts(parts: list[str]) -> str:
+    """The description from the messages it was sent in: each a sentence of its own.
+
+    "đường hư" and "ở ấp 3" sent apart must not read "đường hư ở ấp 3" run together in an
+    officer's one-line view: each part ends with a full stop (unless it has its own mark)
+    and starts a new line. A description sent in one message is kept as it was typed.
+    """
+    kept = [part.strip() for part in parts if part.strip()]
+    if len(kept) < 2:
+        return "".join(kept)  # one message is kept as typed
+    return "\n".join(part if part[-1] in ".!?…;:" else f"{part}." for part in kept)
+
+
 def _set_unit(turn: Turn, code: str, *before: Reply) -> Next:
     draft = _draft(turn)
     draft.unit_code = code
@@ -215,8 +250,9 @@ def _set_unit(turn: Turn, code: str, *before: Reply) -> Next:
         next_ = _ask_contact(turn)
         next_.replies[:0] = [*before, chosen]
         return next_
-    if turn.data.get("parts"):
-        # What they typed before (a question that became a tố cáo) is already the description.
+    if turn.data.get("parts") or draft.attachments:
+        # What they sent before (a question that became a tố cáo, a photo sent at the home
+        # screen) is already part of the description.
         return goto("describe", *before, chosen, _progress(turn, draft))
     return goto("describe", *before, chosen, _describe_question(turn))
 
@@ -257,7 +293,9 @@ async def describe(turn: Turn) -> Next:
     if turn.choice == DONE or (inbound.kind == "text" and fold(turn.text) in ("xong", "het", "done", "gui")):
         if not parts and not draft.attachments:
             return goto("describe", turn.say("petition.description_empty"), _describe_question(turn))
-        draft.description = "\n".join(parts)
+        place = turn.data.get("place_typed")
+        described = [turn.t("petition.place_typed", place=place), *parts] if place else parts
+        draft.description = join_parts(described)
         became = draft.type != "to_cao" and is_denunciation(draft.description)
         if became:
             # Filed as a phản ánh, it denounces: it goes to the inspectorate, not to the commune.
@@ -416,9 +454,14 @@ async def confirm(turn: Turn) -> Next:
     if turn.choice == CANCEL:
         return done(turn.say("dialog.cancelled"), menu(turn))
     if turn.choice == EDIT:
+        # The words are typed again; the photos and the location stay (sent once, often from
+        # the field), and the person is told so.
         turn.data["parts"] = []
         draft.description = ""
         _save(turn, draft)
+        if draft.attachments or draft.latitude is not None:
+            kept = turn.say("petition.edit_description_kept", photos=len(draft.attachments))
+            return goto("describe", kept, _progress(turn, draft))
         return goto("describe", turn.say("petition.edit_description"), _describe_question(turn))
     if turn.choice != SEND:
         return goto("confirm", turn.say("petition.confirm_again"), _summary(turn, draft))
@@ -446,3 +489,36 @@ def _window_note(turn: Turn) -> list[Reply]:
     if window is None:
         return []
     return [turn.say("petition.window_note", days=max(1, round(window.total_seconds() / 86400)))]
+
+
+# --- one step back ------------------------------------------------------------------------------
+
+
+@flow.back
+async def back(turn: Turn, step: str) -> Next | None:
+    """ "quay lại" typed: the question before this one, with what was given kept.
+
+    None at the first question: there is nothing before it, so it cancels as before.
+    """
+    draft = _draft(turn) if "draft" in turn.data else None
+    if draft is None or step in ("begin", "consent", "type"):
+        return None
+    if step == "unit":
+        if draft.type == "hoi_dap" or turn.data.get("preset"):
+            return None  # the type was not asked: the commune is the first question
+        return goto("type", turn.say("petition.went_back"), _type_question(turn))
+    if step == "describe":
+        return goto("unit", turn.say("petition.went_back"), _unit_question(turn))
+    if step in ("name", "phone") or (step == "confirm" and draft.type not in CONTACT_REQUIRED):
+        if draft.type == "hoi_dap" and step != "confirm":
+            return goto("unit", turn.say("petition.went_back"), _unit_question(turn))
+        if step == "confirm":
+            next_ = _ask_contact(turn)
+            next_.replies.insert(0, turn.say("petition.went_back"))
+            return next_
+        return goto("describe", turn.say("petition.went_back"), _progress(turn, draft))
+    if step == "address":
+        return goto("phone", turn.say("petition.went_back"), turn.say("petition.ask_phone_required"))
+    if step == "confirm":
+        return goto("address", turn.say("petition.went_back"), turn.say("petition.ask_address"))
+    return None

@@ -574,3 +574,52 @@ def test_a_storm_typed_with_accents_is_not_the_question_word_bao() -> None:
         result = index.search(text)
         assert result.answer is not None and result.answer.id == "ho-tro-thien-tai", (text, result)
     assert all(match.id != "ho-tro-thien-tai" for match in index.search("chứng thực bao nhiêu tiền").suggestions)
+
+
+# --- issue 18: what no commune answers, gibberish, a death in the family ---------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["giá cà phê hôm nay", "gia vang 9999", "xs mien nam", "mai trời có mưa không", "giá heo hơi sao rồi"]
+)
+def test_out_of_scope_questions_are_refused(text: str) -> None:
+    index = FaqIndex([entry("ho-kinh-doanh", "Đăng ký hộ kinh doanh", "mở quán cà phê cần giấy phép", "bán heo ở chợ")])
+    assert faq.out_of_scope(text)
+    assert index.search(text).outcome == "none"
+
+
+@pytest.mark.parametrize("text", ["giá bồi thường đất bao nhiêu", "mưa bão làm sập nhà", "mở quán cà phê"])
+def test_procedure_questions_with_price_or_rain_words_are_in_scope(text: str) -> None:
+    assert not faq.out_of_scope(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gibberish"),
+    [
+        ("asdfgh", True),
+        ("kkkkkk", True),
+        ("....", True),
+        ("hjhj qwrt", True),
+        ("duong hu", False),
+        ("lamf giaays", False),
+    ],
+)
+def test_gibberish_has_no_vietnamese_syllable(text: str, gibberish: bool) -> None:
+    assert faq.looks_like_gibberish(text) is gibberish
+
+
+def test_kin_then_mat_is_a_death_not_a_loss() -> None:
+    index = FaqIndex([])
+    assert "chet" in index.normalise("tía tui mất hôm qua")
+    assert "chet" in index.normalise("ông ngoại mới mất")
+    assert "chet" not in index.normalise("mẹ mất giấy khai sinh")
+    assert "chet" not in index.normalise("mất căn cước")
+
+
+def test_the_general_entry_goes_before_its_special_case_unless_the_question_says_so() -> None:
+    """On the real content: without the rule "cưới vợ" alone answered "Kết hôn với người nước ngoài"."""
+    root = Path(__file__).resolve().parent.parent
+    index = FaqIndex(faq.load_entries(root / "data" / "faq"), faq.load_lexicon(root / "data" / "lexicon.toml"))
+    assert index.search("tui muốn cưới vợ làm giấy tờ gì").suggestions[0].id == "ket-hon"
+    assert index.search("tui muốn cưới vợ Hàn Quốc làm giấy tờ gì").suggestions[0].id == "ket-hon-nuoc-ngoai"
+    assert index.search("đánh mất giấy khai sanh gốc, làm lại sao").suggestions[0].id != "khai-sinh"

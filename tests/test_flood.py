@@ -150,7 +150,8 @@ async def test_a_flood_is_answered_once_and_the_rest_is_dropped_unprocessed(limi
     assert re.search(r"CN-2026-\d{5}", chat.text), chat.text
     async with limited.db.unit_of_work() as uow:
         [case] = (await uow.session.exec(select(Case))).all()
-    assert case.description.splitlines() == [f"Tin số {n}: nước ngập ấp Chợ" for n in range(7)] + ["Tin sau một giây"]
+    # Several messages: each its own line, ended as a sentence (handlers.petition.join_parts).
+    assert case.description.splitlines() == [f"Tin số {n}: nước ngập ấp Chợ." for n in range(7)] + ["Tin sau một giây."]
 
     clock.advance(seconds=10)
     flood = [await chat.say("/lichtiepdan") for _ in range(14)]

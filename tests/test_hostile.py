@@ -143,7 +143,8 @@ async def consent_of(app: App, chat: Chat) -> object:
 # Where junk may leave a chat that was at each step: the same step, or the next one when what
 # was sent happens to be acceptable there (any text of two letters is a name).
 STEPS: dict[str, set[tuple[str | None, str | None]]] = {
-    "home": {(None, None), ("faq", "offer"), ("faq", "pick"), ("faq", "feedback")},
+    # A photo at home is offered as the start of a petition (home.photo), asked, not filed.
+    "home": {(None, None), ("faq", "offer"), ("faq", "pick"), ("faq", "feedback"), ("home", "photo")},
     "consent": {("home", "consent")},
     "petition_consent": {("petition", "consent")},
     "type": {("petition", "type"), ("petition", "unit")},  # a text naming a type ("tố cáo") is understood

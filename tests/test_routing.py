@@ -343,3 +343,46 @@ def test_province_routing_is_fast() -> None:
         timings.append(min(runs))
     timings.sort()
     assert timings[int(len(timings) * 0.99)] < 0.001
+
+
+@pytest.mark.parametrize(
+    ("profile", "text", "code"),
+    [
+        # A district named before (or after) its commune says where the commune is (issue 18).
+        ("vinhlong-2025", "Cầu Ngang - Hiệp Hòa", "29446"),
+        ("vinhlong-2025", "cau ngang vinh kim", "29431"),
+        ("caungang-2022", "Cau Ngang Hiep Hoa", "29437"),
+        ("vinhlong-tinh-2025", "Chợ Lách Sơn Định", "28879"),
+        ("vinhlong-tinh-2025", "mỹ chánh ba tri", "29122"),  # a namesake of Châu Thành's Mỹ Chánh
+        ("vinhlong-tinh-2025", "Cầu Kè Thạnh Phú", "29335"),  # a district's name as the commune
+        ("vinhlong-tinh-2025", "phường 8 trà vinh", "29254"),
+        # Short forms of phường and Telex typed with the Vietnamese keyboard off.
+        ("vinhlong-tinh-2025", "f2 thi xa duyen hai", "29516"),
+        ("vinhlong-tinh-2025", "P.9 TP Vĩnh Long", "29551"),
+        ("caungang-2022", "thuaanj hoaf", "29440"),
+        ("vinhlong-2025", "ngux lacj", "29530"),
+    ],
+)
+def test_district_and_commune_typed_together(profile: str, text: str, code: str) -> None:
+    result = RoutingService(PLACES, profile).route(text)
+    assert result.unit is not None and result.unit.code == code, result
+
+
+@pytest.mark.parametrize(
+    ("profile", "text", "codes"),
+    [
+        ("vinhlong-2025", "nhà tui ở Hiệp Mỹ, làm ruộng ở Vinh Kim", {"29455", "29431"}),
+        ("caungang-2022", "trường thọ và hiệp hòa", {"29449", "29437"}),
+        ("caungang-2022", "xã Long Sơn, xã Kim Hòa", {"29443", "29434"}),
+        ("vinhlong-tinh-2025", "tui ở Ba Tri còn vợ tui ở Giồng Trôm", {"29110", "28984"}),
+    ],
+)
+def test_two_places_named_ask(profile: str, text: str, codes: set[str]) -> None:
+    result = RoutingService(PLACES, profile).route(text)
+    assert result.unit is None and result.reason == ASK
+    assert {c.code for c in result.candidates} == codes
+
+
+def test_one_place_named_twice_is_not_two() -> None:
+    result = RoutingService(PLACES, "vinhlong-2025").route("xã Thuận Hòa cũ, nay là xã Cầu Ngang")
+    assert result.unit is not None and result.unit.code == "29416"

@@ -100,6 +100,8 @@ class Turn:
 
 
 Step = Callable[[Turn], Awaitable[Next]]
+# "quay lại" at a step (named): the question before it, or None when there is none (it cancels).
+BackStep = Callable[[Turn, str], Awaitable[Next | None]]
 
 # The key of the carried data saying why the home and FAQ flows start: "menu" or "free_text".
 VIA = "via"
@@ -132,6 +134,8 @@ class Flow:
         self.free_text: set[str] = set()
         # What cancelling at a step says, when "Đã hủy, chưa được lưu" would not be true.
         self.cancelled: dict[str, str] = {}
+        # Where "quay lại" goes in this flow; without one it cancels, as "hủy" does.
+        self.back_step: BackStep | None = None
 
     def step(self, name: str, *, free_text: bool = False, cancelled: str | None = None) -> Callable[[Step], Step]:
         def register(function: Step) -> Step:
@@ -145,6 +149,11 @@ class Flow:
             return function
 
         return register
+
+    def back(self, function: BackStep) -> BackStep:
+        """Register where "quay lại" typed at one of this flow's steps goes."""
+        self.back_step = function
+        return function
 
     def __repr__(self) -> str:
         return f"Flow({self.name!r}, steps={sorted(self.steps)})"

@@ -232,6 +232,9 @@ class DialogEngine:
                 turn.inbound = dataclasses.replace(inbound, kind="text", text=kept, token=None)
             else:
                 turn.choice = resolved
+        elif inbound.kind == "text" and (went := await self._go_back(turn, conversation)) is not None:
+            # "quay lại" in a flow that knows its previous question: one step back, nothing lost.
+            return went, conversation.flow, None
         elif inbound.kind == "text" and (intent := smalltalk.cancel_intent(inbound.text or "")):
             # "hủy", "thôi", "quay lại" typed without the slash: no option of this step says so.
             if intent == "sure" or TYPED_KEY in turn.data or not self._takes_free_text(conversation):
@@ -255,6 +258,14 @@ class DialogEngine:
             _reset(conversation)
             turn.data = {}
         return Next(flow=HOME_FLOW, carry={VIA: "free_text"}), None, None
+
+    async def _go_back(self, turn: Turn, conversation: Conversation) -> Next | None:
+        if not smalltalk.is_back(turn.inbound.text or "") or not conversation.flow or not conversation.step:
+            return None
+        flow = self.registry.get(conversation.flow)
+        if flow is None or flow.back_step is None or not self._may_open(turn, flow):
+            return None
+        return await flow.back_step(turn, conversation.step)
 
     def _takes_free_text(self, conversation: Conversation) -> bool:
         flow = self.registry.get(conversation.flow) if conversation.flow else None

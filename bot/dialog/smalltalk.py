@@ -100,6 +100,15 @@ _ALLOWED = _GREETING_STARTS | _THANKS_STARTS | _ACK_STARTS | _POLITE
 _MAX_WORDS = 6
 
 
+# "quay lại": in a flow that knows its previous question, one step back; elsewhere a cancel word.
+BACK_WORDS = frozenset({"quay lai", "tro lai", "lui lai", "quay lai buoc truoc", "tro lai buoc truoc"})
+
+
+def is_back(text: str) -> bool:
+    """Whether the whole message asks to go back one question ("quay lại", "trở lại")."""
+    return fold(text) in BACK_WORDS
+
+
 def cancel_intent(text: str) -> Intent | None:
     """Whether the whole message asks to stop what is in progress: surely, maybe, or not at all.
 

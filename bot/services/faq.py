@@ -49,6 +49,7 @@ long message that matches nothing as a whole is searched clause by clause
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import heapq
 import itertools
 import math
@@ -65,7 +66,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.text import fold, nfc
+from bot.text import fold, nfc, strip_typing_marks, tone_key_variants
 
 # --------------------------------------------------------------------------- entries
 
@@ -266,35 +267,6 @@ STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 # Tokens of one letter ("a", "k", "j", "z", "o") and numbers are never informative either.
 
 
-_TONE_KEYS = "sfrxjz"  # Telex tone keys (z removes a tone); never end a Vietnamese syllable.
-_DIGIT = re.compile(r"\d")
-_LETTER = re.compile(r"[a-z]")
-
-
-def strip_typing_marks(token: str) -> str:
-    """Remove the Telex/VNI keystrokes left in a folded token by a switched-off keyboard.
-
-    "sinhf" -> "sinh", "ddang" -> "dang", "dang4" -> "dang", "khaaur" -> "khau",
-    "dduwowngf" -> "duong", "d9a8ng" -> "dang". Only meant for tokens that are
-    not known words: it does not check the result.
-    """
-    if not _LETTER.search(token):
-        return token
-    text = _DIGIT.sub("", token)  # VNI: 1-5 tones, 6 circumflex, 7 horn, 8 breve, 9 stroke
-    text = text.replace("dd", "d")  # Telex đ
-    text = "u" if text == "w" else text.replace("w", "")  # Telex ư, ơ, ă
-    if len(text) > 1 and text[-1] in _TONE_KEYS:
-        text = text[:-1]
-    for doubled in ("aa", "ee", "oo"):  # Telex â, ê, ô
-        text = text.replace(doubled, doubled[0])
-    return text
-
-
-def _tone_key_variants(token: str) -> list[str]:
-    """``token`` without one inner Telex tone key ("dafng" -> "dang"), first letter kept."""
-    return [token[:i] + token[i + 1 :] for i in range(1, len(token)) if token[i] in _TONE_KEYS]
-
-
 def _is_trivial(token: str) -> bool:
     return len(token) < 2 or token.isdigit()
 
@@ -329,6 +301,7 @@ class _Lexicon:
             self._by_first.setdefault(phrase[0], []).append((phrase, replacement))
 
     def rewrite(self, tokens: Sequence[str]) -> list[str]:
+        tokens = _deaths_named(tokens)
         out: list[str] = []
         i = 0
         while i < len(tokens):
@@ -478,6 +451,90 @@ _SENTENCE_SPLIT = re.compile(r"[.!?;\n…]+")
 # Weight of a query word the index has never seen, as a multiple of the highest
 # possible IDF: an unknown word probably names something we have no entry for.
 _UNKNOWN_WEIGHT = 1.0
+# How far behind the leader (score points) a general entry may be and still go before its
+# special case when the question names nothing special (FaqIndex._general_first).
+_GENERAL_MARGIN = 15.0
+# A word at least this rare (IDF) tells a special case from the general one.
+_TELLING_IDF = 2.0
+
+# Kin words: "mất" right after one of them (a pronoun between allowed) is a death in the
+# family ("ba tui mới mất", "ông ngoại mất tuần trước"), not something lost ("mất giấy").
+_KIN = frozenset(["ba", "cha", "me", "ma", "tia", "bo", "ong", "noi", "ngoai", "chong", "vo"])
+_BETWEEN = frozenset(["tui", "toi", "em", "minh", "con", "nha", "moi", "vua", "da"])
+# What may follow such a "mất": nothing, or time, place and the question, never an object.
+_AFTER_DEATH = frozenset(
+    [
+        "roi",
+        "hom",
+        "tuan",
+        "thang",
+        "nam",
+        "luc",
+        "o",
+        "tai",
+        "hoi",
+        "tu",
+        "da",
+        "duoc",
+        "lau",
+        "vi",
+        "nen",
+        "thi",
+        "ma",
+        "de",
+        "khong",
+        "ko",
+        "chua",
+        "lam",
+        "can",
+        "nay",
+        "qua",
+    ]
+)
+
+
+# Questions no commune can answer: market prices, the weather, the lottery, football. They are
+# refused (never answered from an entry that shares a word: "giá cà phê" is not "mở quán cà
+# phê"), and not offered to an officer either.
+_OUT_OF_SCOPE = re.compile(
+    r"\b(?:gia (?:vang|xang|dau|lua|gao|heo|ca phe|tieu|tom|dua|sau rieng|do la|usd|dien thoai)"
+    r"|ty gia|xo so|so xo|xs ?(?:mn|mb|mt|mien)|ket qua xs|lo de|danh de|thoi tiet|du bao|troi (?:co )?mua"
+    r"|bong da|da banh|da bong|chung khoan|tien ao)\b"
+    r"|\bgia \w+(?: \w+)? hom nay\b"
+)
+# A folded Vietnamese syllable: an initial consonant, a vowel nucleus, a final.
+_SYLLABLE = re.compile(r"(?:ngh|ng|gh|gi|kh|nh|ph|th|tr|ch|qu|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+
+
+def out_of_scope(text: str) -> bool:
+    """Whether a message asks what no commune answers: prices, weather, lottery, football."""
+    return _OUT_OF_SCOPE.search(fold(text)) is not None
+
+
+def looks_like_gibberish(text: str) -> bool:
+    """Whether no word of a message is a Vietnamese syllable, even without its typing marks.
+
+    "asdfgh", "kkkkkk", "hjhj", "....": nothing an officer could answer. One real word
+    (with or without accents, Telex leftovers removed) is enough not to be gibberish.
+    """
+    for token in fold(text).split():
+        if token.isalpha() and (_SYLLABLE.fullmatch(token) or _SYLLABLE.fullmatch(strip_typing_marks(token))):
+            return False
+    return True
+
+
+def _deaths_named(tokens: Sequence[str]) -> list[str]:
+    """ "mat" as "chet" where it follows a kin word and no object follows it."""
+    out = list(tokens)
+    for index, token in enumerate(tokens):
+        if token != "mat" or (index + 1 < len(tokens) and tokens[index + 1] not in _AFTER_DEATH):
+            continue
+        before = index - 1
+        while before >= 0 and tokens[before] in _BETWEEN:
+            before -= 1
+        if before >= 0 and tokens[before] in _KIN:
+            out[index] = "chet"
+    return out
 
 
 @dataclass(frozen=True)
@@ -702,7 +759,7 @@ class FaqIndex:
         if self._is_known(token) or token.isdigit():
             return token, False
         stripped = strip_typing_marks(token)
-        for candidate in (stripped, *_tone_key_variants(stripped), *_tone_key_variants(token)):
+        for candidate in (stripped, *tone_key_variants(stripped), *tone_key_variants(token)):
             if self._is_known(candidate):
                 return candidate, False
         if len(token) >= _MIN_TYPO_LENGTH:
@@ -780,7 +837,7 @@ class FaqIndex:
         ``suggestions`` holds the best ``limit`` entries (at least one).
         """
         limit = max(1, limit)
-        if not self._entries:
+        if not self._entries or out_of_scope(text):
             return _NONE
         text = _with_accented_words(text)
         memo: dict[str, tuple[str, bool]] = {}
@@ -854,7 +911,48 @@ class FaqIndex:
     def _rank(self, query: _Query) -> list[_Candidate]:
         """The best candidates, best first."""
         ranked = [self._score(query, entry_id) for entry_id in self._shortlist(query.features())]
-        return sorted(ranked, key=lambda c: (-c.score, c.entry_id))
+        return self._general_first(query, sorted(ranked, key=lambda c: (-c.score, c.entry_id)))
+
+    def _general_first(self, query: _Query, ranked: list[_Candidate]) -> list[_Candidate]:
+        """The general procedure before its special case, unless the question names what is special.
+
+        An entry is the special case of another when its id has the other's id in it (the
+        content's convention: "ket-hon-nuoc-ngoai" of "ket-hon", "khai-sinh-qua-han" of
+        "khai-sinh", see docs/faq.md). If the leader is such a special case of a
+        close runner-up and the query has no telling word of the leader that the general entry lacks
+        ("nước ngoài", "quá hạn", "mất"), they swap places and scores.
+        """
+        if len(ranked) < 2:
+            return ranked
+        leader = ranked[0]
+        for position in range(1, min(3, len(ranked))):
+            general = ranked[position]
+            if leader.score - general.score > _GENERAL_MARGIN:
+                break
+            if not self._specialises(leader.entry_id, general.entry_id):
+                continue
+            # A telling word of the special entry that the general one lacks: one of its title
+            # ("nước ngoài", "mất") or a rare one ("tuổi"); "tờ" of "giấy tờ" tells nothing.
+            special = self._features[leader.entry_id]
+            title = self._choices[leader.entry_id][0].words
+            plain = self._features[general.entry_id]
+            if any(
+                word in special and word not in plain and (word in title or self._idf(word) >= _TELLING_IDF)
+                for word in query.credit
+            ):
+                break  # the question says what is special
+            return [
+                dataclasses.replace(general, score=leader.score, anchored=leader.anchored or general.anchored),
+                *ranked[1:position],
+                dataclasses.replace(leader, score=general.score),
+                *ranked[position + 1 :],
+            ]
+        return ranked
+
+    def _specialises(self, special: str, general: str) -> bool:
+        """Whether entry ``special`` is a special case of entry ``general``: its id has the other's
+        id as whole parts ("khai-sinh-qua-han", "dang-ky-lai-khai-sinh" of "khai-sinh")."""
+        return special != general and f"-{general}-" in f"-{special}-"
 
     def _shortlist(self, features: Mapping[str, float]) -> list[str]:
         """The _CANDIDATES entries that earn most from ``features``, and those tied with the last.

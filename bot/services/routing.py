@@ -15,6 +15,14 @@ typed, as Vietnamese addresses go from the smallest place to the largest), then
 the ấp, then the huyện, then the tỉnh. A district or province named alone
 ("huyện Cầu Ngang") routes as the name alone always did. Within one part, of the
 names it contains, the first wins, and a name inside a longer one never does.
+
+What people type around that (issue 18): a former district's name before or
+after the commune ("Cầu Ngang - Long Sơn", "Cau Ngang Long Son", "mỹ chánh ba
+tri") is read as the district, which then narrows the commune's namesakes, not
+as the district's namesake town; two communes named in one message ("tui ở Vinh
+Kim còn má tui ở Nhị Trường", "xã Vinh Kim, xã Mỹ Hòa") are asked between;
+Telex typed with the Vietnamese keyboard off ("nhij truwowngf") and the short
+forms of phường ("P.8", "f8") are undone before matching.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.text import fold
+from bot.text import fold, strip_typing_marks, tone_key_variants
 
 CITIZEN_KINDS = ("xa", "phuong", "thi_tran")
 OUTSIDE_KIND = "ngoai"
@@ -39,6 +47,8 @@ _PREFIXES = re.compile(r"^(?:o |tai |xa |thi tran |tt |phuong |ubnd |ubnd xa |hu
 FUZZY_MIN = 85.0
 SUGGEST_MIN = 85.0
 MIN_QUERY = 3
+_CUT = ""  # the raw text of an address part cut out of running text by its district's name
+_CONTAINED = 99.0  # the score of a name found whole inside a longer text
 
 # Levels of an address part, by the word before it. A part with no such word is UNMARKED.
 HAMLET, COMMUNE, UNMARKED, DISTRICT, PROVINCE = "ap", "xa", "", "huyen", "tinh"
@@ -54,6 +64,10 @@ _ORDER = {COMMUNE: (0, 0), UNMARKED: (0, 1), HAMLET: (1, 0), DISTRICT: (2, 0), P
 # Words around names in an address that name nothing: "xã Long Sơn cũ, nay là xã Hiệp Mỹ".
 _FILLER = frozenset({"cu", "moi", "nay", "la", "thuoc"})
 _CHUNKS = re.compile(r"[,;\n()\[\]]|\s[-–]\s")
+# "p8", "p 8" (from "P.8"), "f8": phường 8. Only before a number, so a lone "p" is left alone.
+_SHORT_WARD = re.compile(r"\b[pPfF]\.? ?(\d{1,2})\b")
+# Words typed without any Vietnamese letter: where keyboard leftovers can be.
+_ASCII_WORD = re.compile(r"\b[A-Za-z]+\b")
 
 
 @dataclass(frozen=True)
@@ -172,6 +186,10 @@ class RoutingService:
     _places_by_key: dict[str, list[tuple[int, Place]]] = field(init=False, default_factory=dict)
     _keys: list[str] = field(init=False, default_factory=list)  # sorted, each once
     _longest: int = field(init=False, default=0)  # words in the longest key
+    _words: frozenset[str] = field(init=False, default=frozenset())  # every word of a key
+    # Former districts and provinces by their bare folded name ("cau ngang", "tra vinh").
+    _districts: frozenset[str] = field(init=False, default=frozenset())
+    _provinces: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         self._by_code = {(place.profile, place.code): place for place in reversed(self.places)}
@@ -187,6 +205,10 @@ class RoutingService:
             self._places_by_key.setdefault(key, []).append((position, place))
         self._keys = sorted(self._places_by_key)
         self._longest = max((len(key.split()) for key in self._keys), default=0)
+        self._words = frozenset(word for key in self._keys for word in key.split())
+        areas = [area.split(", ") for place in self.places if place.area for area in [place.area]]
+        self._districts = frozenset(_without_level(fold(area[0])) for area in areas if len(area) == 2)
+        self._provinces = frozenset(_without_level(fold(area[-1])) for area in areas)
 
     def units(self) -> list[Place]:
         """Units of the active map that citizens choose between, in file order."""
@@ -197,23 +219,115 @@ class RoutingService:
 
     def route(self, text: str) -> Route:
         """Where a place name, or a whole address, belongs (see the module's docstring)."""
-        parts = address_parts(text)
+        text = self._repaired(text)
+        parts = self._with_districts(address_parts(text))
         if len(parts) > 1:
             chosen = self._most_specific(parts)
             if chosen is not None:
                 return chosen
         return self._route_name(fold(text))
 
+    def _repaired(self, text: str) -> str:
+        """The text with keyboard leftovers and short forms undone, where that makes a known word.
+
+        "nhij truwowngf" -> "nhi truong" (Telex typed with the Vietnamese keyboard off),
+        "p8", "P.8", "f8" -> "phuong 8" (the short forms of phường on envelopes and in the South).
+        """
+        text = _SHORT_WARD.sub(r"phuong \1", text)
+        return _ASCII_WORD.sub(lambda found: self._known_word(found.group(0).lower()), text)
+
+    def _known_word(self, word: str) -> str:
+        if word in self._words or not word.isalpha():
+            return word
+        stripped = strip_typing_marks(word)
+        for candidate in (stripped, *tone_key_variants(stripped), *tone_key_variants(word)):
+            if candidate in self._words:
+                return candidate
+        return word
+
+    def _with_districts(self, parts: list[AddressPart]) -> list[AddressPart]:
+        """Unmarked parts with a former district's or province's name in them cut around it.
+
+        "Cầu Ngang - Long Sơn", "Cau Ngang Long Son", "phú lễ ba tri": the district is named to
+        say where the commune is, so the commune, not the district's namesake town, is routed
+        (the district then narrows namesakes). A district named alone still routes as a name.
+        """
+        cut: list[AddressPart] = []
+        for part in parts:
+            if part.level == UNMARKED:
+                cut.extend(self._cut_part(part))
+            elif part.level == COMMUNE:
+                cut.extend(self._cut_marked(part))
+            else:
+                cut.append(part)
+        communes = [p for p in cut if p.level in (COMMUNE, UNMARKED) and not self._is_area_name(p.text)]
+        if not communes:
+            # Only district names: "Cầu Kè Thạnh Phú" is the commune Thạnh Phú of Cầu Kè; the
+            # first district stays a district, a later one (not a province) is the commune.
+            named = [p for p in cut if p.level == DISTRICT and p.text not in self._provinces and p.raw == _CUT]
+            if len(named) >= 2:
+                later = {id(p) for p in named[1:]}
+                cut = [AddressPart(UNMARKED, p.text, p.position, p.text) if id(p) in later else p for p in cut]
+            else:
+                return parts
+        return [AddressPart(p.level, p.text, position, p.raw) for position, p in enumerate(cut)]
+
+    def _is_area_name(self, text: str) -> bool:
+        return text in self._districts or text in self._provinces
+
+    def _cut_marked(self, part: AddressPart) -> list[AddressPart]:
+        """ "phường 8 trà vinh": the commune with its level word, then the district after it."""
+        words = part.text.split()
+        marker = _marker(words, 0)
+        size = len(marker[0]) if marker else 0
+        body = self._cut_part(AddressPart(UNMARKED, " ".join(words[size:]), part.position))
+        if len(body) < 2 or body[0].level != UNMARKED:
+            return [part]
+        head = " ".join([*words[:size], body[0].text])
+        return [AddressPart(COMMUNE, head, part.position, head), *body[1:]]
+
+    def _cut_part(self, part: AddressPart) -> list[AddressPart]:
+        words = part.text.split()
+        pieces: list[AddressPart] = []
+        rest: list[str] = []
+        index = 0
+        while index < len(words):
+            for size in range(min(4, len(words) - index), 0, -1):
+                name = " ".join(words[index : index + size])
+                if size > 1 and self._is_area_name(name):
+                    break
+            else:
+                rest.append(words[index])
+                index += 1
+                continue
+            if rest:
+                pieces.append(AddressPart(UNMARKED, " ".join(rest), part.position, " ".join(rest)))
+                rest = []
+            level = DISTRICT if name in self._districts else PROVINCE
+            pieces.append(AddressPart(level, name, part.position, _CUT))
+            index += size
+        if rest:
+            pieces.append(AddressPart(UNMARKED, " ".join(rest), part.position, " ".join(rest)))
+        return pieces
+
     def _most_specific(self, parts: list[AddressPart]) -> Route | None:
         """The route of the most specific part of an address that names something, if any."""
         ranked = sorted(parts, key=lambda part: (*_ORDER[part.level], part.position))
         for tier in sorted({_ORDER[part.level][0] for part in ranked}):
-            routes = [self._route_part(part) for part in ranked if _ORDER[part.level][0] == tier]
+            routes = [(part, self._route_part(part)) for part in ranked if _ORDER[part.level][0] == tier]
+            # Communes, or district names found in running text ("ở Ba Tri ... ở Giồng Trôm").
+            named = [route for part, route in routes if tier == 0 or (tier == 2 and part.raw == _CUT)]
+            if tier in (0, 2):
+                several = _several_named(named)
+                if several is not None:
+                    return several
             # Spellings close to an ấp's or a district's name are noise, not suggestions.
             for wanted in (_decided, _suggested, _outside) if tier == 0 else (_decided, _outside):
-                found = next((route for route in routes if wanted(route)), None)
+                found = next(((part, route) for part, route in routes if wanted(route)), None)
                 if found is not None:
-                    return _narrowed(found, parts) if tier == 0 else found
+                    # The part that named the commune does not narrow its own namesakes.
+                    others = [p for p in parts if p is not found[0]]
+                    return _narrowed(found[1], others) if tier == 0 else found[1]
         return None
 
     def _route_part(self, part: AddressPart) -> Route:
@@ -472,7 +586,22 @@ def _first_named(contained: list[_Hit], words: str) -> list[_Hit]:
         if not any(start >= s and end <= e and (start, end) != (s, e) for s, e, _ in spans):
             spans.append((start, end, hit))
     first = min(start for start, _, _ in spans)
+    if any(start != first for start, _, _ in spans):
+        # "tui ở Vinh Kim còn má tui ở Nhị Trường": several places named; equal, to ask between
+        # them unless they all lead to one unit ("Thuận Hòa cũ nay là Cầu Ngang").
+        return [_Hit(hit.place, _CONTAINED, hit.key, hit.exact) for _, _, hit in spans]
     return [hit for start, _, hit in spans if start == first]
+
+
+def _several_named(routes: list[Route]) -> Route | None:
+    """Two communes named by name in one message ("xã Vinh Kim, xã Mỹ Hòa"): ask between them."""
+    named: dict[str, Candidate] = {}
+    for route in routes:
+        if route.unit is not None and route.unit.score >= _CONTAINED:
+            named.setdefault(route.unit.code, route.unit)
+    if len(named) < 2:
+        return None
+    return Route(None, tuple(named.values()), ASK)
 
 
 def _kind_named(folded: str) -> str | None:

@@ -56,7 +56,7 @@ async def test_even_one_s_own_question_is_not_selected_by_a_typed_argument(app: 
 async def test_the_forward_button_still_carries_the_question(app: App) -> None:
     chat = Chat(app)
     await _consented(chat)
-    await chat.say("/hoi giá lúa hôm nay bao nhiêu tiền một ký")
+    await chat.say("/hoi chừng nào tổ chức lễ hội đua ghe ngo năm nay")
     await chat.press("Gửi câu hỏi cho cán bộ")
     assert "Tôi sẽ chuyển câu hỏi của bạn cho cán bộ" in chat.text
     await chat.press("Xã Long Sơn")
@@ -65,7 +65,7 @@ async def test_the_forward_button_still_carries_the_question(app: App) -> None:
     async with app.db.unit_of_work() as uow:
         [case] = (await uow.session.exec(select(Case))).all()
     [log] = await _logs(app)
-    assert case.description == "giá lúa hôm nay bao nhiêu tiền một ký"
+    assert case.description == "chừng nào tổ chức lễ hội đua ghe ngo năm nay"
     assert log.forwarded_case_id == case.id
 
 
