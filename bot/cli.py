@@ -11,6 +11,9 @@ route        which unit a place name routes to (JSON)
 faq search   what the FAQ answers to a question (JSON)
 faq check    validate the FAQ data files
 report       write a report (digest.txt, chart.png, cases.xlsx, report.docx, annex.xlsx) for a period
+staff invite print a one-time code for an officer or admin (--unit, --role), redeemed with /dangky on any channel
+staff list   the active staff and the ids /thuhoi and staff revoke take
+staff revoke remove a staff member (or revoke an unused invite code)
 demo-data    fill the database with synthetic cases (demos, benchmarks)
 """
 
@@ -75,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--period", required=True, help="2026-W48 | 2026-H1 | 2026 | 2026-01-01..2026-03-31 | tuan")
     report.add_argument("--out", required=True, help="directory for the files")
     report.add_argument("--unit", help="limit to one unit (its code in the active map)")
+    staff = commands.add_parser("staff", help="officers and admins, from the server (no chat admin needed)")
+    staff_actions = staff.add_subparsers(dest="action", required=True)
+    invite = staff_actions.add_parser("invite", help="print a one-time code, redeemed with /dangky <code>")
+    invite.add_argument("--role", required=True, help="canbo | truong | thanhtra | quantri")
+    invite.add_argument("--unit", help="the unit's name or code (not for quantri)")
+    staff_actions.add_parser("list", help="the active staff")
+    revoke = staff_actions.add_parser("revoke", help="remove a staff member (the id staff list shows) or revoke a code")
+    revoke.add_argument("target", help="user id (channel:id when several channels share it) or invite code")
     demo = commands.add_parser("demo-data", help="add synthetic cases over the past 12 months")
     demo.add_argument("--cases", type=int, required=True)
     demo.add_argument("--seed", type=int, default=1)
@@ -314,6 +325,118 @@ class _BarProgress:
         self.bar.update(count)
 
 
+CLI_CHANNEL = "cli"  # the audit trail's channel for what the server's operator did
+
+
+async def _staff_invite(config: Config, role_word: str, unit_text: str | None) -> int:
+    """The operator's /moi: a super-admin's rules, a code printed for whoever will send /dangky."""
+    from bot.services import staffing
+    from bot.services.access import UNIT_ROLES
+
+    role = staffing.role_of(role_word)
+    if role is None:
+        print("error: --role must be canbo, truong, thanhtra or quantri", file=sys.stderr)
+        return 2
+    app = await open_app(config)
+    try:
+        async with app.db.unit_of_work() as uow:
+            unit = None
+            if role in UNIT_ROLES:
+                unit = await staffing.find_unit(uow, app.services, unit_text or "")
+                if unit is None:
+                    print(f"error: no unit {unit_text!r} in {config.deployment.units_profile}", file=sys.stderr)
+                    return 2
+            now = app.services.clock()
+            try:
+                invite = await staffing.create_invite(uow, role=role, unit=unit, now=now, issued_by=None)
+            except staffing.InviteRefused as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            await uow.audit.record(
+                channel=CLI_CHANNEL,
+                actor=_operator(),
+                staff_id=None,
+                action="invite",
+                target=invite.code,
+                allowed=True,
+                detail={"role": role, "unit": unit.code if unit else None},
+            )
+    finally:
+        await app.close()
+    expires = invite.expires_at.astimezone(config.deployment.tz).strftime("%Y-%m-%d %H:%M")
+    print(invite.code)
+    print(
+        f"role {role}, unit {unit.name if unit else '(whole district)'}, one use, until {expires}: "
+        f"send /dangky {invite.code} to the bot from the officer's own account (any channel)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit trail: the system user."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+async def _staff_list(config: Config) -> int:
+    from bot.services import staffing
+
+    app = await open_app(config)
+    try:
+        async with app.db.read_only() as uow:
+            lines = await staffing.active_staff(uow)
+    finally:
+        await app.close()
+    for line in lines:
+        print(f"{line.id}\t{line.channel}\t{line.role}\t{line.unit or '(whole district)'}\t{line.name}")
+    if not lines:
+        print("no active staff", file=sys.stderr)
+    return 0
+
+
+async def _staff_revoke(config: Config, target: str) -> int:
+    """Remove whoever the id names (as /thuhoi): the record stays, inactive; a code is revoked."""
+    from bot.services import staffing
+
+    app = await open_app(config)
+    try:
+        async with app.db.unit_of_work() as uow:
+            now = app.services.clock()
+            invite = await uow.invites.get(target.strip().upper())
+            removed = []
+            if invite is not None:
+                invite.revoked_at = invite.revoked_at or now
+                await uow.invites.save(invite)
+                user = await uow.staff.get(invite.used_by) if invite.used_by is not None else None
+                removed = [user] if user is not None and user.active else []
+            else:
+                removed = await staffing.find_active(uow, target.strip())
+                if not removed:
+                    print(f"error: no active staff member {target!r} (see: staff list)", file=sys.stderr)
+                    return 2
+                if len(removed) > 1:
+                    choices = ", ".join(f"{s.channel}:{s.channel_user_id}" for s in removed)
+                    print(f"error: {target!r} is on several channels, say which: {choices}", file=sys.stderr)
+                    return 2
+            for staff in removed:
+                await staffing.deactivate(uow, staff, now)
+            await uow.audit.record(
+                channel=CLI_CHANNEL, actor=_operator(), staff_id=None, action="revoke", target=target, allowed=True
+            )
+    finally:
+        await app.close()
+    if invite is not None:
+        print(f"revoked invite {invite.code}")
+    for staff in removed:
+        print(f"removed {staff.channel}:{staff.channel_user_id} ({staff.display_name or staff.role})")
+    return 0
+
+
 async def _demo_data(config: Config, cases: int, seed: int) -> int:
     from tqdm import tqdm
 
@@ -359,6 +482,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _faq_check(config)
         if args.command == "report":
             return asyncio.run(_report(config, args.period, args.out, args.unit))
+        if args.command == "staff" and args.action == "invite":
+            return asyncio.run(_staff_invite(config, args.role, args.unit))
+        if args.command == "staff" and args.action == "list":
+            return asyncio.run(_staff_list(config))
+        if args.command == "staff" and args.action == "revoke":
+            return asyncio.run(_staff_revoke(config, args.target))
         if args.command == "demo-data":
             return asyncio.run(_demo_data(config, args.cases, args.seed))
     except (ConfigError, DataError, FaqDataError) as exc:

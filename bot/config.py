@@ -85,7 +85,31 @@ class ZaloConfig(_Section):
 
 
 class AdminsConfig(_Section):
+    """The bootstrap super-admins, by channel: the ids each channel gives the person."""
+
     telegram_ids: list[int] = Field(default_factory=list)
+    zalo_ids: list[str] = Field(default_factory=list)
+    zalo_oa_ids: list[str] = Field(default_factory=list)
+    # The console is the server's own terminal: ``python -m bot console --as admin`` is its operator.
+    console_ids: list[str] = Field(default_factory=lambda: ["admin"])
+
+    def ids(self, channel: str) -> set[str]:
+        """The super-admins' user ids on one channel."""
+        by_channel: dict[str, list[int] | list[str]] = {
+            "telegram": self.telegram_ids,
+            "zalo": self.zalo_ids,
+            "zalo_oa": self.zalo_oa_ids,
+            "console": self.console_ids,
+        }
+        return {str(user) for user in by_channel.get(channel, [])}
+
+    def chats(self) -> set[tuple[str, str]]:
+        """(channel, chat id) of every super-admin on a chat channel, for notices nobody else can take.
+
+        The console's operator is left out: nobody reads a console chat when nobody sits at it.
+        In a private chat the chat id is the user id on every channel.
+        """
+        return {(channel, user) for channel in ("telegram", "zalo", "zalo_oa") for user in self.ids(channel)}
 
 
 class DialogConfig(_Section):

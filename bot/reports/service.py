@@ -228,7 +228,7 @@ async def recipients(uow: UnitOfWork, config: Config) -> list[tuple[str, str]]:
         chats.add((channel, chat_id))
     chats |= {(staff.channel, staff.chat_id) for staff in await uow.staff.active(roles=ADMIN_ROLES)}
     if not chats:
-        chats = {("telegram", str(user)) for user in config.admins.telegram_ids}
+        chats = config.admins.chats()
     return sorted(chats)
 
 
