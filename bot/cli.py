@@ -50,7 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=logs.FORMATS, default="text", help="text (default) or json lines")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the bot with the configured transports")
-    commands.add_parser("console", help="chat with the bot in this terminal")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument(
+        "--as",
+        dest="person",
+        metavar="NAME",
+        help="who you are (each name is one person; 'admin' is the console's super-admin): "
+        "two terminals with two names are two people",
+    )
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "backup"])
     db.add_argument("--out", help="backup: file or directory to write (default: var/backups/, timestamped)")
@@ -166,12 +173,12 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
     return 0
 
 
-async def _console(config: Config) -> int:
+async def _console(config: Config, person: str | None = None) -> int:
     from bot.transports.console import run_console
 
     app = await open_app(config)
     try:
-        await run_console(app)
+        await run_console(app, person=person)
     finally:
         await app.close()
     return 0
@@ -463,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return asyncio.run(_run(config))
         if args.command == "console":
-            return asyncio.run(_console(config))
+            return asyncio.run(_console(config, args.person))
         if args.command == "db" and args.action == "backup":
             return _db_backup(config, args.out)
         if args.command == "db":

@@ -146,9 +146,15 @@ class OutboxWorker:
         messages_per_second: float | None = None,
         chat_interval: float | None = None,
         concurrency: int = CONCURRENCY,
+        only_chat: tuple[str, str] | None = None,
     ) -> None:
-        """``services`` lets the worker tell officers about undelivered notices; pacing defaults to ``[outbox]``."""
+        """``services`` lets the worker tell officers about undelivered notices; pacing defaults to ``[outbox]``.
+
+        ``only_chat`` (channel, chat id) makes a worker deliver to one person only: each console
+        process is one person, and another console's messages are not its to show.
+        """
         self.db = db
+        self.only_chat = only_chat
         self.senders = dict(senders)
         self.clock = clock
         self.idle_interval = idle_interval
@@ -336,7 +342,7 @@ class OutboxWorker:
     async def _due(self) -> list[OutboxMessage]:
         async def read() -> list[OutboxMessage]:
             async with self._transaction() as uow:
-                return list(await uow.outbox.due(self.clock(), BATCH))
+                return list(await uow.outbox.due(self.clock(), BATCH, chat=self.only_chat))
 
         return await _uncancelled(read())
 
