@@ -83,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     faq_actions.add_parser("check", help="validate data/faq")
     report = commands.add_parser("report", help="write the report files of a period into a directory")
     report.add_argument("--period", required=True, help="2026-W48 | 2026-H1 | 2026 | 2026-01-01..2026-03-31 | tuan")
-    report.add_argument("--out", required=True, help="directory for the files")
+    report.add_argument("--out", help="directory for the files (default: a new folder under reports.out_dir)")
+    report.add_argument(
+        "--send",
+        action="store_true",
+        help="deliver it now to every recipient: e-mails at once, chats through the running bot's outbox",
+    )
     report.add_argument("--unit", help="limit to one unit (its code in the active map)")
     staff = commands.add_parser("staff", help="officers and admins, from the server (no chat admin needed)")
     staff_actions = staff.add_subparsers(dest="action", required=True)
@@ -123,6 +128,9 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         log.info("no Telegram token and no enabled Zalo bot configured: starting the console chat")
         return await _console(config)
     from bot.outbox import OutboxWorker
+    from bot.transports.base import Sender
+    from bot.transports.email import CHANNEL as EMAIL_CHANNEL
+    from bot.transports.email import EmailSender
     from bot.transports.telegram import TelegramTransport
     from bot.transports.zalo import ZaloTransport
 
@@ -142,7 +150,10 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         if zalo_on:
             transports.append(ZaloTransport(app, on_queued=wake))
         # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
-        worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock, services=app.services)
+        senders: dict[str, Sender] = {t.channel: t for t in transports}
+        if config.email.enabled:
+            senders[EMAIL_CHANNEL] = EmailSender(config.email, config.deployment.name)
+        worker = OutboxWorker(app.db, senders, app.services.clock, services=app.services)
         if stop is None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -312,6 +323,62 @@ async def _report(config: Config, period_text: str, out: str, unit_code: str | N
         private.restrict(digest)
         for path in [digest, *(path for path, _, _ in bundle.files)]:
             print(path)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _report_send(config: Config, period_text: str, out: str | None, unit_code: str | None) -> int:
+    """Build a report and deliver it to every configured recipient now.
+
+    It goes through the outbox like a scheduled report (recorded, retried): the e-mails are
+    sent by this command before it returns; the chats' rows wait for the running bot.
+    """
+    from pathlib import Path
+
+    from bot.outbox import OutboxWorker
+    from bot.reports import periods, service
+    from bot.transports.email import EmailSender
+
+    if not config.email.enabled and config.reports.emails:
+        print("warning: [reports] emails is set but [email] host/from_address are not: no e-mail", file=sys.stderr)
+    app = await open_app(config)
+    try:
+        now = app.services.clock()
+        try:
+            period = periods.parse(period_text, app.services.local_now().date(), config.reports)
+        except periods.PeriodError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        async with app.db.read_only() as uow:
+            unit = None
+            if unit_code:
+                found = await uow.units.by_code(config.deployment.units_profile, unit_code)
+                if found is None or found.id is None:
+                    print(f"error: no unit {unit_code} in {config.deployment.units_profile}", file=sys.stderr)
+                    return 2
+                unit = (found.id, found.name)
+            chats = await service.recipients(uow, config)
+            out_dir = Path(out) if out else service.run_directory(config, period, now, "manual")
+            long_report = (period.end - period.start).days > 40
+            bundle = await service.build(
+                uow, app.services, period, out_dir, unit=unit, case_list=not long_report, report=long_report
+            )
+        if not chats:
+            print("error: nobody to send to: no [reports] chats or emails, no district admin", file=sys.stderr)
+            return 2
+        async with app.db.unit_of_work() as uow:
+            queued = await service.enqueue(uow, app.services, chats, bundle)
+        print(f"queued {queued} messages for {len(chats)} recipients")
+        if config.email.enabled:
+            sender = EmailSender(config.email, config.deployment.name)
+            worker = OutboxWorker(app.db, {sender.channel: sender}, app.services.clock, services=app.services)
+            while await worker.run_once():
+                pass
+            async with app.db.read_only() as uow:
+                pending = await uow.outbox.count_pending(sender.channel)
+            emails = sum(1 for channel, _ in chats if channel == sender.channel)
+            print(f"e-mailed {emails - pending} of {emails} recipients" + (" (the rest is retried)" if pending else ""))
     finally:
         await app.close()
     return 0
@@ -488,6 +555,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "faq" and args.action == "check":
             return _faq_check(config)
         if args.command == "report":
+            if args.send:
+                return asyncio.run(_report_send(config, args.period, args.out, args.unit))
+            if not args.out:
+                print("error: --out DIR is needed (or --send)", file=sys.stderr)
+                return 2
             return asyncio.run(_report(config, args.period, args.out, args.unit))
         if args.command == "staff" and args.action == "invite":
             return asyncio.run(_staff_invite(config, args.role, args.unit))

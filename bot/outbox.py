@@ -324,8 +324,9 @@ class OutboxWorker:
         crashpoints.window_closed(message_id)
         self.stats.busy_total += recorded - started
         crashpoints.reached("outbox.recorded", message_id)
-        if outgoing.file and (failure is None or failure.permanent):
-            await _uncancelled(self._release_file(outgoing.file))
+        if failure is None or failure.permanent:
+            for file in [*outgoing.attachments, *([outgoing.file] if outgoing.file else [])]:
+                await _uncancelled(self._release_file(file))
 
     async def _release_file(self, file: str) -> None:
         """Delete a delivered report file once no pending message needs it, and its folder once empty.

@@ -416,6 +416,14 @@ class OutboxRepo(_Repo):
                 return buttons, row.sent_at
         return [], None
 
+    async def count_pending(self, channel: str) -> int:
+        result = await self.session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.channel == channel)
+        )
+        return int(result.one())
+
     async def count(self, status: str) -> int:
         result = await self.session.exec(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
@@ -454,7 +462,12 @@ class OutboxRepo(_Repo):
     async def pending_files(self) -> set[str]:
         """The local files that messages still to be sent will need (reports)."""
         result = await self.session.exec(select(OutboxMessage.payload).where(OutboxMessage.status == "pending"))
-        return {str(payload["file"]) for payload in result.all() if payload.get("file")}
+        files: set[str] = set()
+        for payload in result.all():
+            files.update(str(path) for path in payload.get("attachments", []))
+            if payload.get("file"):
+                files.add(str(payload["file"]))
+        return files
 
     async def about_case(
         self, channel: str, chat_id: str, case_id: int, *, due_since: datetime
