@@ -20,6 +20,7 @@ from handlers import (
     reports,
     schedule,
     staff,
+    staff_email,
 )
 
 FLOWS: tuple[Flow, ...] = (
@@ -39,6 +40,7 @@ FLOWS: tuple[Flow, ...] = (
     followup.supplement_flow,
     faq_learn.flow,
     reports.flow,
+    staff_email.flow,
 )
 
 

@@ -499,6 +499,13 @@ class StaffRepo(_Repo):
         result = await self.session.exec(_ACTIVE_STAFF_BY_USER, params={"channel": channel, "user": channel_user_id})
         return result.first()
 
+    async def active_by_chat(self, channel: str, chat_id: str) -> Staff | None:
+        """The active staff member a chat belongs to, if any."""
+        result = await self.session.exec(
+            select(Staff).where(Staff.channel == channel, Staff.chat_id == chat_id, col(Staff.active).is_(True))
+        )
+        return result.first()
+
     async def any_record(self, channel: str, channel_user_id: str) -> Staff | None:
         result = await self.session.exec(
             select(Staff).where(Staff.channel == channel, Staff.channel_user_id == channel_user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,14 @@ from bot.config import Config
 from bot.dialog.types import Outgoing, Reply
 from bot.outbox import OutboxWorker
 from bot.services import notify
+from bot.services.reminders import run_daily
+from bot.text import plain_text
+from bot.transports.base import DeliveryError
 from bot.transports.email import EmailSender
 from storage.models import OutboxMessage
 from tests.conftest import make_config
-from tests.helpers import FakeClock
+from tests.helpers import Chat, FakeClock
+from tests.test_officer import file_petition, invite, onboard
 from tests.zalo_helpers import free_port
 
 NOIVU = "noivu@caungang.gov.vn"
@@ -180,3 +185,93 @@ def test_compose_keeps_vietnamese_and_attaches_files(tmp_path: Path) -> None:
     assert str(parsed["Subject"]) == "Báo cáo sáu tháng: 12 đơn thư (UBND huyện Cầu Ngang)"
     [part] = list(parsed.iter_attachments())
     assert part.get_filename() == "annex.xlsx" and part.get_content() == sheet.read_bytes()
+
+
+class _Blocked:
+    """A chat channel on which the recipient blocked the bot."""
+
+    channel = "telegram"
+
+    async def deliver(self, message: Outgoing) -> None:
+        raise DeliveryError("Forbidden: bot was blocked by the user", permanent=True)
+
+
+async def test_an_officers_notice_the_chat_cannot_take_goes_by_email(
+    database_url: str, clock: FakeClock, tmp_path: Path, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    config = _config(database_url, port, tmp_path)
+    app = await open_app(config, clock=clock, migrate=False)
+    try:
+        people = await onboard(app)
+        officer = people["officer_kh"]
+        await officer.say("/email")
+        assert "/email kèm địa chỉ" in officer.text
+        await officer.say("/email không phải địa chỉ")
+        assert "không phải địa chỉ thư" in officer.text
+        await officer.say("email canbo.kimhoa@caungang.gov.vn")  # typed bare, as on Zalo
+        assert "Đã ghi địa chỉ thư canbo.kimhoa@caungang.gov.vn" in officer.text
+        citizen = Chat(app, user_id="5201")
+        code = await file_petition(app, citizen, "kim hoa")
+        senders = {"telegram": _Blocked(), "console": _Blocked(), "email": EmailSender(config.email, "UBND")}
+        worker = OutboxWorker(app.db, senders, clock, services=app.services)  # type: ignore[arg-type]
+        while await worker.run_once():
+            pass
+        async with app.db.unit_of_work() as uow:
+            rows = (await uow.session.exec(select(OutboxMessage).where(OutboxMessage.channel == "email"))).all()
+        # Only the officer who gave an address: the lead's notice fails without a copy.
+        assert [(row.chat_id, row.status) for row in rows] == [("canbo.kimhoa@caungang.gov.vn", "sent")]
+    finally:
+        await app.close()
+    [mail] = box.messages
+    assert str(mail["Subject"]) == "Tin nhắn Tiếp dân không gửi được qua telegram"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and f"Hồ sơ mới {code}" in body.get_content()
+
+
+class _Accepting:
+    channel = "zalo"
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    async def deliver(self, message: Outgoing) -> None:
+        self.sent.append(message)
+
+
+async def test_reminders_reach_each_officer_on_their_channel_or_by_email(
+    database_url: str, clock: FakeClock, tmp_path: Path, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    config = _config(database_url, port, tmp_path)
+    app = await open_app(config, clock=clock, migrate=False)
+    try:
+        admin = Chat(app, user_id="900001", channel="telegram")
+        codes = []
+        for role in ("canbo", "truong"):
+            codes.append(await invite(admin, "Kim Hòa", role))
+        officer = Chat(app, user_id="z-7001", channel="zalo", name="Cán bộ Zalo")
+        lead = Chat(app, user_id="7002", channel="telegram", name="Lãnh đạo")
+        await officer.say(f"dangky {codes[0]}")
+        await lead.say(f"/dangky {codes[1]}")
+        await lead.say("/email lanhdao@kimhoa.gov.vn")
+        code = await file_petition(app, Chat(app, user_id="5301"), "Kim Hòa")
+        zalo = _Accepting()
+        senders = {"zalo": zalo, "telegram": _Blocked(), "email": EmailSender(config.email, "UBND")}
+        worker = OutboxWorker(app.db, senders, clock, services=app.services)  # type: ignore[arg-type]
+        while await worker.run_once():
+            pass
+        box.messages.clear()
+        zalo.sent.clear()
+        clock.now = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # two working days before the deadline
+        assert await run_daily(app.db, app.services, date(2026, 12, 9)) == 2
+        while await worker.run_once():
+            pass
+    finally:
+        await app.close()
+    [reminder] = zalo.sent
+    assert reminder.chat_id == "z-7001" and code in plain_text(reminder.text)
+    [mail] = box.messages
+    assert mail["To"] == "lanhdao@kimhoa.gov.vn"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "sắp đến hạn" in body.get_content() and code in body.get_content()
