@@ -3,8 +3,11 @@ exactly once through the outbox, and what the server refuses for good is not ret
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import os
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -16,6 +19,7 @@ from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from bot import cli
+from bot import config as config_module
 from bot.app import open_app
 from bot.config import Config
 from bot.dialog.types import Outgoing, Reply
@@ -26,7 +30,7 @@ from bot.text import plain_text
 from bot.transports.base import DeliveryError
 from bot.transports.email import EmailSender
 from storage.models import OutboxMessage
-from tests.conftest import make_config
+from tests.conftest import ROOT, make_config
 from tests.helpers import Chat, FakeClock
 from tests.test_officer import file_petition, invite, onboard
 from tests.zalo_helpers import free_port
@@ -275,3 +279,78 @@ async def test_reminders_reach_each_officer_on_their_channel_or_by_email(
     assert mail["To"] == "lanhdao@kimhoa.gov.vn"
     body = mail.get_body(preferencelist=("plain",))
     assert body is not None and "sắp đến hạn" in body.get_content() and code in body.get_content()
+
+
+def _write_config(path: Path, database_url: str, port: int, out_dir: Path) -> Path:
+    path.write_text(
+        f"""
+[database]
+url = "{database_url}"
+[deployment]
+data_dir = "{ROOT / "data"}"
+[admins]
+telegram_ids = []
+console_ids = []
+[email]
+host = "127.0.0.1"
+port = {port}
+from_address = "tiepdan@caungang.gov.vn"
+starttls = false
+[reports]
+emails = ["{NOIVU}"]
+out_dir = "{out_dir}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("point", "repeats"), [("outbox.sending", False), ("outbox.recorded", False), ("outbox.sent", True)]
+)
+async def test_a_kill_around_the_send_repeats_only_inside_the_window(
+    database_url: str, tmp_path: Path, mailbox: tuple[Mailbox, int], point: str, repeats: bool
+) -> None:
+    """``report --send`` killed (os._exit, as SIGKILL) at a crash point, then the bot's outbox runs.
+
+    Before the send and after the record nothing is sent twice; only a kill between the server's
+    "250" and the record (the window) repeats the one e-mail, as for chat.
+    """
+    box, port = mailbox
+    config_file = _write_config(tmp_path / "config.toml", database_url, port, tmp_path / "reports")
+    env = {**os.environ, "TIEPDAN_CRASH_AT": f"{point}:1", "PYTHONPATH": str(ROOT)}
+    env.pop("TIEPDAN_DATABASE_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(config_file),
+        "report",
+        "--period",
+        "tuan",
+        "--send",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 137, stderr.decode()
+    before = len(box.messages)
+    assert before == (0 if point == "outbox.sending" else 1)
+
+    config = config_module.load(str(config_file), environ={})
+    app = await open_app(config, migrate=False)
+    try:
+        worker = OutboxWorker(app.db, {"email": EmailSender(config.email, "UBND")}, app.services.clock)
+        while await worker.run_once():
+            pass
+        async with app.db.unit_of_work() as uow:
+            [row] = (await uow.session.exec(select(OutboxMessage))).all()
+    finally:
+        await app.close()
+    assert row.status == "sent"
+    assert len(box.messages) == (2 if repeats else 1)
+    assert all(mail["To"] == NOIVU for mail in box.messages)
