@@ -349,7 +349,10 @@ class DialogEngine:
         )
         if not latest or (sent_at is not None and sent_at == last_exchange and conversation.options):
             return None
-        return choices.pick(turn.inbound.text or "", latest)
+        token = choices.pick(turn.inbound.text or "", latest)
+        record = await turn.uow.choices.get(token) if token is not None else None
+        # An expired notice (someone back after weeks) is no answer: their words go on as typed.
+        return token if record is not None and record.expires_at >= turn.now else None
 
     async def _follow(
         self, turn: Turn, next_: Next, flow_name: str | None
