@@ -12,6 +12,9 @@ route        which unit a place name routes to (JSON)
 faq search   what the FAQ answers to a question (JSON)
 faq check    validate the FAQ data files
 report       write a report (digest.txt, chart.png, cases.xlsx, report.docx, annex.xlsx) for a period
+staff invite print a one-time code for an officer or admin (--unit, --role), redeemed with /dangky on any channel
+staff list   the active staff and the ids /thuhoi and staff revoke take
+staff revoke remove a staff member (or revoke an unused invite code)
 demo-data    fill the database with synthetic cases (demos, benchmarks)
 """
 
@@ -48,7 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=logs.FORMATS, default="text", help="text (default) or json lines")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the bot with the configured transports")
-    commands.add_parser("console", help="chat with the bot in this terminal")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument(
+        "--as",
+        dest="person",
+        metavar="NAME",
+        help="who you are (each name is one person; 'admin' is the console's super-admin): "
+        "two terminals with two names are two people",
+    )
     commands.add_parser("web", help="serve the public transparency page and Open311 API")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "backup"])
@@ -75,8 +85,21 @@ def _parser() -> argparse.ArgumentParser:
     faq_actions.add_parser("check", help="validate data/faq")
     report = commands.add_parser("report", help="write the report files of a period into a directory")
     report.add_argument("--period", required=True, help="2026-W48 | 2026-H1 | 2026 | 2026-01-01..2026-03-31 | tuan")
-    report.add_argument("--out", required=True, help="directory for the files")
+    report.add_argument("--out", help="directory for the files (default: a new folder under reports.out_dir)")
+    report.add_argument(
+        "--send",
+        action="store_true",
+        help="deliver it now to every recipient: e-mails at once, chats through the running bot's outbox",
+    )
     report.add_argument("--unit", help="limit to one unit (its code in the active map)")
+    staff = commands.add_parser("staff", help="officers and admins, from the server (no chat admin needed)")
+    staff_actions = staff.add_subparsers(dest="action", required=True)
+    invite = staff_actions.add_parser("invite", help="print a one-time code, redeemed with /dangky <code>")
+    invite.add_argument("--role", required=True, help="canbo | truong | thanhtra | quantri")
+    invite.add_argument("--unit", help="the unit's name or code (not for quantri)")
+    staff_actions.add_parser("list", help="the active staff")
+    revoke = staff_actions.add_parser("revoke", help="remove a staff member (the id staff list shows) or revoke a code")
+    revoke.add_argument("target", help="user id (channel:id when several channels share it) or invite code")
     demo = commands.add_parser("demo-data", help="add synthetic cases over the past 12 months")
     demo.add_argument("--cases", type=int, required=True)
     demo.add_argument("--seed", type=int, default=1)
@@ -115,6 +138,9 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         log.info("no Telegram token, no enabled Zalo bot or OA configured: starting the console chat")
         return await _console(config)
     from bot.outbox import OutboxWorker
+    from bot.transports.base import Sender
+    from bot.transports.email import CHANNEL as EMAIL_CHANNEL
+    from bot.transports.email import EmailSender
     from bot.transports.telegram import TelegramTransport
     from bot.transports.zalo import ZaloTransport
     from bot.transports.zalo_oa import ZaloOaTransport
@@ -137,7 +163,10 @@ async def _run(config: Config, stop: asyncio.Event | None = None) -> int:
         if zalo_oa_on:
             transports.append(ZaloOaTransport(app, on_queued=wake))
         # One worker, one sender per channel: a notification goes out on the channel its chat belongs to.
-        worker = OutboxWorker(app.db, {t.channel: t for t in transports}, app.services.clock, services=app.services)
+        senders: dict[str, Sender] = {t.channel: t for t in transports}
+        if config.email.enabled:
+            senders[EMAIL_CHANNEL] = EmailSender(config.email, config.deployment.name)
+        worker = OutboxWorker(app.db, senders, app.services.clock, services=app.services)
         if stop is None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -192,12 +221,12 @@ async def _web(config: Config, stop: asyncio.Event | None = None) -> int:
     return 0
 
 
-async def _console(config: Config) -> int:
+async def _console(config: Config, person: str | None = None) -> int:
     from bot.transports.console import run_console
 
     app = await open_app(config)
     try:
-        await run_console(app)
+        await run_console(app, person=person)
     finally:
         await app.close()
     return 0
@@ -336,6 +365,62 @@ async def _report(config: Config, period_text: str, out: str, unit_code: str | N
     return 0
 
 
+async def _report_send(config: Config, period_text: str, out: str | None, unit_code: str | None) -> int:
+    """Build a report and deliver it to every configured recipient now.
+
+    It goes through the outbox like a scheduled report (recorded, retried): the e-mails are
+    sent by this command before it returns; the chats' rows wait for the running bot.
+    """
+    from pathlib import Path
+
+    from bot.outbox import OutboxWorker
+    from bot.reports import periods, service
+    from bot.transports.email import EmailSender
+
+    if not config.email.enabled and config.reports.emails:
+        print("warning: [reports] emails is set but [email] host/from_address are not: no e-mail", file=sys.stderr)
+    app = await open_app(config)
+    try:
+        now = app.services.clock()
+        try:
+            period = periods.parse(period_text, app.services.local_now().date(), config.reports)
+        except periods.PeriodError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        async with app.db.read_only() as uow:
+            unit = None
+            if unit_code:
+                found = await uow.units.by_code(config.deployment.units_profile, unit_code)
+                if found is None or found.id is None:
+                    print(f"error: no unit {unit_code} in {config.deployment.units_profile}", file=sys.stderr)
+                    return 2
+                unit = (found.id, found.name)
+            chats = await service.recipients(uow, config)
+            out_dir = Path(out) if out else service.run_directory(config, period, now, "manual")
+            long_report = (period.end - period.start).days > 40
+            bundle = await service.build(
+                uow, app.services, period, out_dir, unit=unit, case_list=not long_report, report=long_report
+            )
+        if not chats:
+            print("error: nobody to send to: no [reports] chats or emails, no district admin", file=sys.stderr)
+            return 2
+        async with app.db.unit_of_work() as uow:
+            queued = await service.enqueue(uow, app.services, chats, bundle)
+        print(f"queued {queued} messages for {len(chats)} recipients")
+        if config.email.enabled:
+            sender = EmailSender(config.email, config.deployment.name)
+            worker = OutboxWorker(app.db, {sender.channel: sender}, app.services.clock, services=app.services)
+            while await worker.run_once():
+                pass
+            async with app.db.read_only() as uow:
+                pending = await uow.outbox.count_pending(sender.channel)
+            emails = sum(1 for channel, _ in chats if channel == sender.channel)
+            print(f"e-mailed {emails - pending} of {emails} recipients" + (" (the rest is retried)" if pending else ""))
+    finally:
+        await app.close()
+    return 0
+
+
 class _BarProgress:
     """Shows a report build on a tqdm bar: stages as its description, cases as its count."""
 
@@ -349,6 +434,118 @@ class _BarProgress:
 
     def advance(self, count: int) -> None:
         self.bar.update(count)
+
+
+CLI_CHANNEL = "cli"  # the audit trail's channel for what the server's operator did
+
+
+async def _staff_invite(config: Config, role_word: str, unit_text: str | None) -> int:
+    """The operator's /moi: a super-admin's rules, a code printed for whoever will send /dangky."""
+    from bot.services import staffing
+    from bot.services.access import UNIT_ROLES
+
+    role = staffing.role_of(role_word)
+    if role is None:
+        print("error: --role must be canbo, truong, thanhtra or quantri", file=sys.stderr)
+        return 2
+    app = await open_app(config)
+    try:
+        async with app.db.unit_of_work() as uow:
+            unit = None
+            if role in UNIT_ROLES:
+                unit = await staffing.find_unit(uow, app.services, unit_text or "")
+                if unit is None:
+                    print(f"error: no unit {unit_text!r} in {config.deployment.units_profile}", file=sys.stderr)
+                    return 2
+            now = app.services.clock()
+            try:
+                invite = await staffing.create_invite(uow, role=role, unit=unit, now=now, issued_by=None)
+            except staffing.InviteRefused as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            await uow.audit.record(
+                channel=CLI_CHANNEL,
+                actor=_operator(),
+                staff_id=None,
+                action="invite",
+                target=invite.code,
+                allowed=True,
+                detail={"role": role, "unit": unit.code if unit else None},
+            )
+    finally:
+        await app.close()
+    expires = invite.expires_at.astimezone(config.deployment.tz).strftime("%Y-%m-%d %H:%M")
+    print(invite.code)
+    print(
+        f"role {role}, unit {unit.name if unit else '(whole district)'}, one use, until {expires}: "
+        f"send /dangky {invite.code} to the bot from the officer's own account (any channel)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit trail: the system user."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+async def _staff_list(config: Config) -> int:
+    from bot.services import staffing
+
+    app = await open_app(config)
+    try:
+        async with app.db.read_only() as uow:
+            lines = await staffing.active_staff(uow)
+    finally:
+        await app.close()
+    for line in lines:
+        print(f"{line.id}\t{line.channel}\t{line.role}\t{line.unit or '(whole district)'}\t{line.name}")
+    if not lines:
+        print("no active staff", file=sys.stderr)
+    return 0
+
+
+async def _staff_revoke(config: Config, target: str) -> int:
+    """Remove whoever the id names (as /thuhoi): the record stays, inactive; a code is revoked."""
+    from bot.services import staffing
+
+    app = await open_app(config)
+    try:
+        async with app.db.unit_of_work() as uow:
+            now = app.services.clock()
+            invite = await uow.invites.get(target.strip().upper())
+            removed = []
+            if invite is not None:
+                invite.revoked_at = invite.revoked_at or now
+                await uow.invites.save(invite)
+                user = await uow.staff.get(invite.used_by) if invite.used_by is not None else None
+                removed = [user] if user is not None and user.active else []
+            else:
+                removed = await staffing.find_active(uow, target.strip())
+                if not removed:
+                    print(f"error: no active staff member {target!r} (see: staff list)", file=sys.stderr)
+                    return 2
+                if len(removed) > 1:
+                    choices = ", ".join(f"{s.channel}:{s.channel_user_id}" for s in removed)
+                    print(f"error: {target!r} is on several channels, say which: {choices}", file=sys.stderr)
+                    return 2
+            for staff in removed:
+                await staffing.deactivate(uow, staff, now)
+            await uow.audit.record(
+                channel=CLI_CHANNEL, actor=_operator(), staff_id=None, action="revoke", target=target, allowed=True
+            )
+    finally:
+        await app.close()
+    if invite is not None:
+        print(f"revoked invite {invite.code}")
+    for staff in removed:
+        print(f"removed {staff.channel}:{staff.channel_user_id} ({staff.display_name or staff.role})")
+    return 0
 
 
 async def _demo_data(config: Config, cases: int, seed: int) -> int:
@@ -425,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return asyncio.run(_run(config))
         if args.command == "console":
-            return asyncio.run(_console(config))
+            return asyncio.run(_console(config, args.person))
         if args.command == "web":
             return asyncio.run(_web(config))
         if args.command == "db" and args.action == "backup":
@@ -445,7 +642,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "faq" and args.action == "check":
             return _faq_check(config)
         if args.command == "report":
+            if args.send:
+                return asyncio.run(_report_send(config, args.period, args.out, args.unit))
+            if not args.out:
+                print("error: --out DIR is needed (or --send)", file=sys.stderr)
+                return 2
             return asyncio.run(_report(config, args.period, args.out, args.unit))
+        if args.command == "staff" and args.action == "invite":
+            return asyncio.run(_staff_invite(config, args.role, args.unit))
+        if args.command == "staff" and args.action == "list":
+            return asyncio.run(_staff_list(config))
+        if args.command == "staff" and args.action == "revoke":
+            return asyncio.run(_staff_revoke(config, args.target))
         if args.command == "demo-data":
             return asyncio.run(_demo_data(config, args.cases, args.seed))
         if args.command == "zalo-oa":

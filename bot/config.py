@@ -9,6 +9,7 @@ from the environment so that they stay out of the file.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ ENV_ZALO_TOKEN = "TIEPDAN_ZALO_TOKEN"
 ENV_ZALO_OA_APP_SECRET = "TIEPDAN_ZALO_OA_APP_SECRET"
 ENV_ZALO_OA_SECRET_KEY = "TIEPDAN_ZALO_OA_SECRET_KEY"
 ENV_ZALO_OA_REFRESH_TOKEN = "TIEPDAN_ZALO_OA_REFRESH_TOKEN"
+ENV_EMAIL_PASSWORD = "TIEPDAN_EMAIL_PASSWORD"
 
 
 class ConfigError(Exception):
@@ -112,8 +114,49 @@ class ZaloOaConfig(_Section):
     refresh_warn_days: float = Field(default=14.0, ge=0)
 
 
+class EmailConfig(_Section):
+    """The SMTP server that sends reports, and the notices a staff member's chat could not take."""
+
+    host: str = ""  # empty: no e-mail
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str = ""
+    password: str = ""  # or TIEPDAN_EMAIL_PASSWORD
+    from_address: str = ""
+    starttls: bool = True  # upgrade a plain connection (port 587)
+    ssl: bool = False  # implicit TLS from the start (port 465); overrides starttls
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.from_address)
+
+
 class AdminsConfig(_Section):
+    """The bootstrap super-admins, by channel: the ids each channel gives the person."""
+
     telegram_ids: list[int] = Field(default_factory=list)
+    zalo_ids: list[str] = Field(default_factory=list)
+    zalo_oa_ids: list[str] = Field(default_factory=list)
+    # The console is the server's own terminal: ``python -m bot console --as admin`` is its operator.
+    console_ids: list[str] = Field(default_factory=lambda: ["admin"])
+
+    def ids(self, channel: str) -> set[str]:
+        """The super-admins' user ids on one channel."""
+        by_channel: dict[str, list[int] | list[str]] = {
+            "telegram": self.telegram_ids,
+            "zalo": self.zalo_ids,
+            "zalo_oa": self.zalo_oa_ids,
+            "console": self.console_ids,
+        }
+        return {str(user) for user in by_channel.get(channel, [])}
+
+    def chats(self) -> set[tuple[str, str]]:
+        """(channel, chat id) of every super-admin on a chat channel, for notices nobody else can take.
+
+        The console's operator is left out: nobody reads a console chat when nobody sits at it.
+        In a private chat the chat id is the user id on every channel.
+        """
+        return {(channel, user) for channel in ("telegram", "zalo", "zalo_oa") for user in self.ids(channel)}
 
 
 class DialogConfig(_Section):
@@ -136,6 +179,8 @@ class ReportsConfig(_Section):
     period_start: str = Field(default="01-01", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
     # Extra recipients as "channel:chat_id" (the active district admins always receive them).
     chats: list[str] = Field(default_factory=list)
+    # E-mail addresses that receive the digest and the reports with their files (needs [email]).
+    emails: list[str] = Field(default_factory=list)
     out_dir: str = "var/reports"
     catch_up_days: int = Field(default=30, ge=0)
     # Issuing body as printed at the top left (Nghị định 30/2020): the parent body (optional,
@@ -155,6 +200,14 @@ class ReportsConfig(_Section):
             channel, _, chat_id = chat.partition(":")
             if not channel or not chat_id:
                 raise ValueError(f"expected 'channel:chat_id', got {chat!r}")
+        return value
+
+    @field_validator("emails")
+    @classmethod
+    def _email_form(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not is_email_address(address):
+                raise ValueError(f"not an e-mail address: {address!r}")
         return value
 
 
@@ -215,6 +268,7 @@ class Config(_Section):
     zalo: ZaloConfig = ZaloConfig()
     zalo_oa: ZaloOaConfig = ZaloOaConfig()
     admins: AdminsConfig = AdminsConfig()
+    email: EmailConfig = EmailConfig()
     dialog: DialogConfig = DialogConfig()
     deadlines: dict[str, Any] = Field(default_factory=dict)
     reports: ReportsConfig = ReportsConfig()
@@ -227,6 +281,14 @@ class Config(_Section):
     @property
     def data_path(self) -> Path:
         return Path(self.deployment.data_dir)
+
+
+_EMAIL = re.compile(r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+
+
+def is_email_address(text: str) -> bool:
+    """A plain address (name@domain.tld), nothing an SMTP header could be led astray by."""
+    return len(text) <= 254 and _EMAIL.match(text) is not None
 
 
 def _describe(error: ValidationError) -> str:
@@ -254,6 +316,7 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str] | os._Envir
         ENV_ZALO_OA_APP_SECRET: ("zalo_oa", "app_secret"),
         ENV_ZALO_OA_SECRET_KEY: ("zalo_oa", "oa_secret_key"),
         ENV_ZALO_OA_REFRESH_TOKEN: ("zalo_oa", "refresh_token"),
+        ENV_EMAIL_PASSWORD: ("email", "password"),
     }
     for variable, (section, key) in overrides.items():
         value = environ.get(variable)

@@ -49,6 +49,7 @@ from bot import crashpoints
 from bot.config import OutboxConfig
 from bot.dialog.types import Outgoing
 from bot.services.container import Services
+from bot.text import plain_text
 from bot.transports.base import DeliveryError, Sender
 from storage.models import OutboxMessage
 from storage.private import delete_with_empty_folders
@@ -57,6 +58,7 @@ from storage.uow import Database, UnitOfWork
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+EMAIL_CHANNEL = "email"  # bot/transports/email.py: where a staff member's undeliverable notices go
 BASE_BACKOFF = 2.0
 MAX_BACKOFF = 600.0
 MAX_ATTEMPTS = 12
@@ -152,9 +154,15 @@ class OutboxWorker:
         messages_per_second: float | None = None,
         chat_interval: float | None = None,
         concurrency: int = CONCURRENCY,
+        only_chat: tuple[str, str] | None = None,
     ) -> None:
-        """``services`` lets the worker tell officers about undelivered notices; pacing defaults to ``[outbox]``."""
+        """``services`` lets the worker tell officers about undelivered notices; pacing defaults to ``[outbox]``.
+
+        ``only_chat`` (channel, chat id) makes a worker deliver to one person only: each console
+        process is one person, and another console's messages are not its to show.
+        """
         self.db = db
+        self.only_chat = only_chat
         self.senders = dict(senders)
         self.clock = clock
         self.idle_interval = idle_interval
@@ -331,8 +339,9 @@ class OutboxWorker:
         crashpoints.window_closed(message_id)
         self.stats.busy_total += recorded - started
         crashpoints.reached("outbox.recorded", message_id)
-        if outgoing.file and (failure is None or failure.permanent):
-            await _uncancelled(self._release_file(outgoing.file))
+        if failure is None or failure.permanent:
+            for file in [*outgoing.attachments, *([outgoing.file] if outgoing.file else [])]:
+                await _uncancelled(self._release_file(file))
 
     async def _release_file(self, file: str) -> None:
         """Delete a delivered report file once no pending message needs it, and its folder once empty.
@@ -366,7 +375,7 @@ class OutboxWorker:
     async def _due(self) -> list[OutboxMessage]:
         async def read() -> list[OutboxMessage]:
             async with self._transaction() as uow:
-                return list(await uow.outbox.due(self.clock(), BATCH))
+                return list(await uow.outbox.due(self.clock(), BATCH, chat=self.only_chat))
 
         return await _uncancelled(read())
 
@@ -417,6 +426,7 @@ class OutboxWorker:
             log.warning("outbox message %s failed for good: %s", message.id, failure.reason)
             await uow.outbox.save(message)
             await self._tell_officers(uow, message, failure)
+            await self._email_instead(uow, message)
             return
         self.stats.retried += 1
         if failure.retry_after is not None:
@@ -428,6 +438,41 @@ class OutboxWorker:
             delay = backoff(message.attempts)
         message.next_attempt_at = self.clock() + timedelta(seconds=delay)
         await uow.outbox.save(message)
+
+    async def _email_instead(self, uow: UnitOfWork, message: OutboxMessage) -> None:
+        """A staff member's chat failed for good: their e-mail address (/email) gets the message.
+
+        Queued in the transaction that records the failure, so it is sent exactly when the chat
+        is given up on, and once.
+        """
+        if self.services is None or not self.services.config.email.enabled or message.channel == EMAIL_CHANNEL:
+            return
+        staff = await uow.staff.active_by_chat(message.channel, message.chat_id)
+        if staff is None or not staff.email:
+            return
+        outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
+        language = self.services.config.deployment.language
+        mail = Outgoing(
+            EMAIL_CHANNEL,
+            staff.email,
+            outgoing.text,
+            subject=plain_text(
+                self.services.catalog.text(language, "staff_email.undelivered_subject", channel=message.channel)
+            ),
+            attachments=outgoing.attachments + ((outgoing.file,) if outgoing.file else ()),
+        )
+        now = self.clock()
+        await uow.outbox.add(
+            OutboxMessage(
+                channel=EMAIL_CHANNEL,
+                chat_id=staff.email,
+                payload=mail.to_payload(),
+                next_attempt_at=now,
+                created_at=now,
+                case_id=message.case_id,
+            )
+        )
+        log.info("outbox message %s e-mailed to its staff member instead", message.id)
 
     async def _tell_officers(self, uow: UnitOfWork, message: OutboxMessage, failure: DeliveryError) -> None:
         """A citizen's notice about a case could not be delivered: the case's officers must know."""

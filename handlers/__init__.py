@@ -20,6 +20,7 @@ from handlers import (
     reports,
     schedule,
     staff,
+    staff_email,
     supervise,
 )
 
@@ -42,6 +43,7 @@ FLOWS: tuple[Flow, ...] = (
     faq_learn.flow,
     reports.flow,
     supervise.flow,
+    staff_email.flow,
 )
 
 

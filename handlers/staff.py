@@ -10,28 +10,21 @@ nobody redeems their own invite, and an active officer must be revoked before ta
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-
 from bot.dialog.catalog import Markup
 from bot.dialog.flow import Flow, Turn, done
 from bot.dialog.types import Next, Reply
-from bot.services import notify
+from bot.services import notify, staffing
 from bot.services.access import INVITABLE, ROLE_WORDS, UNIT_ROLES, Actor, is_inspectorate_lead, may_invite
 from bot.services.cases import ECHO_MAX, excerpt
-from bot.services.routing import FORMER_KIND, OUTSIDE_KIND
 from bot.text import fold
 from handlers.officer import actor_of, refuse
-from storage.models import Invite, Staff, Unit
+from storage.models import Staff, Unit
 from storage.uow import Database
 
 flow = Flow("staff", entry="command", commands=("moi", "dangky", "roi", "thuhoi", "dscanbo"))
 help_flow = Flow("help", entry="show", commands=("trogiup", "help"))
 
-INVITE_TTL = timedelta(days=3)
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-# Places named in a map that are not units a staff member can belong to.
-_NOT_UNITS = (OUTSIDE_KIND, FORMER_KIND)
+INVITE_TTL = staffing.INVITE_TTL
 
 
 @flow.step("command")
@@ -44,16 +37,7 @@ async def command(turn: Turn) -> Next:
 
 
 async def _find_unit(turn: Turn, text: str) -> Unit | None:
-    units = await turn.uow.units.in_profile(turn.services.config.deployment.units_profile)
-    wanted = fold(text)
-    for unit in units:
-        if unit.kind not in _NOT_UNITS and (fold(unit.code) == wanted or fold(unit.name) == wanted):
-            return unit
-    route = turn.services.routing.route(text)
-    if route.unit is not None:
-        return next((u for u in units if u.code == route.unit.code), None)
-    matches = [u for u in units if u.kind not in _NOT_UNITS and wanted and wanted in fold(u.name)]
-    return matches[0] if len(matches) == 1 else None
+    return await staffing.find_unit(turn.uow, turn.services, text)
 
 
 async def invite(turn: Turn) -> Next:
@@ -72,17 +56,10 @@ async def invite(turn: Turn) -> Next:
             return done(turn.say("staff.invite_unknown_unit", unit=excerpt(" ".join(words[:-1]), ECHO_MAX)))
     if not may_invite(actor, role, unit, actor_unit):
         return await refuse(turn, "invite", unit.code if unit else role)
-    code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    await turn.uow.invites.add(
-        Invite(
-            code=code,
-            unit_id=unit.id if unit else None,
-            role=role,
-            created_by=_account(turn),
-            created_at=turn.now,
-            expires_at=turn.now + INVITE_TTL,
-        )
+    record = await staffing.create_invite(
+        turn.uow, role=role, unit=unit, now=turn.now, issued_by=_account(turn), actor=actor, actor_unit=actor_unit
     )
+    code = record.code
     await turn.audit("invite", code, detail={"role": role, "unit": unit.code if unit else None})
     return done(
         turn.say(

@@ -223,6 +223,8 @@ class Staff(SQLModel, table=True):
     active: bool = True
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     left_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where the notices this chat could not take go (/email); needs [email] configured.
+    email: str | None = Field(default=None, max_length=254)
 
 
 class Invite(SQLModel, table=True):

@@ -322,29 +322,6 @@ class ChoiceRepo(_Repo):
     async def get(self, token: str) -> ChoiceToken | None:
         return await self.session.get(ChoiceToken, token)
 
-    async def latest_global_batch(
-        self, channel: str, chat_id: str, now: datetime
-    ) -> tuple[list[list[str]], datetime | None]:
-        """(label, token) pairs of the newest valid options sent outside any flow, and when they were made."""
-        newest = await self.session.exec(
-            select(ChoiceToken)
-            .where(
-                ChoiceToken.channel == channel,
-                ChoiceToken.chat_id == chat_id,
-                col(ChoiceToken.flow).is_(None),
-                col(ChoiceToken.expires_at) >= now,
-            )
-            .order_by(col(ChoiceToken.created_at).desc())
-            .limit(1)
-        )
-        first = newest.first()
-        if first is None:
-            return [], None
-        rows = await self.session.exec(
-            select(ChoiceToken).where(ChoiceToken.batch == first.batch).order_by(col(ChoiceToken.position))
-        )
-        return [[row.label, row.token] for row in rows.all()], first.created_at
-
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.exec(delete(ChoiceToken).where(col(ChoiceToken.expires_at) < now))
         return int(result.rowcount or 0)
@@ -384,14 +361,20 @@ class OutboxRepo(_Repo):
         await self.session.flush()
         self.added += 1
 
-    async def due(self, now: datetime, limit: int) -> Sequence[OutboxMessage]:
-        """Pending messages whose time has come, oldest first, at most one per chat (order per chat)."""
+    async def due(self, now: datetime, limit: int, *, chat: tuple[str, str] | None = None) -> Sequence[OutboxMessage]:
+        """Pending messages whose time has come, oldest first, at most one per chat (order per chat).
+
+        ``chat``: only that (channel, chat id), for a worker that delivers to one person (a console).
+        """
         # A notice gathering parts until its time (never tried, due later: see
         # bot.services.notify.enqueue_gathered) does not hold up the chat's other messages.
         gathering = and_(col(OutboxMessage.attempts) == 0, col(OutboxMessage.next_attempt_at) > now)
+        pending = and_(col(OutboxMessage.status) == "pending", not_(gathering))
+        if chat is not None:
+            pending = and_(pending, col(OutboxMessage.channel) == chat[0], col(OutboxMessage.chat_id) == chat[1])
         first_pending = (
             select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.status == "pending", not_(gathering))
+            .where(pending)
             .group_by(col(OutboxMessage.channel), col(OutboxMessage.chat_id))
         )
         result = await self.session.exec(
@@ -444,6 +427,38 @@ class OutboxRepo(_Repo):
             select(func.count())
             .select_from(OutboxMessage)
             .where(OutboxMessage.case_id == case_id, OutboxMessage.status == "held")
+        )
+        return int(result.one())
+
+    async def last_delivered_options(
+        self, channel: str, chat_id: str, *, since: datetime | None
+    ) -> tuple[list[list[str]], datetime | None]:
+        """(label, token) pairs of the newest message with options delivered to a chat since ``since``, and when.
+
+        What a person saw last is what the channel delivered last, not what was queued last: a
+        notice queued before the person's latest exchange may reach them after it.
+        """
+        query = select(OutboxMessage).where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "sent",
+        )
+        if since is not None:
+            query = query.where(col(OutboxMessage.sent_at) >= since)
+        result = await self.session.exec(
+            query.order_by(col(OutboxMessage.sent_at).desc(), col(OutboxMessage.id).desc()).limit(20)
+        )
+        for row in result.all():
+            buttons = [[str(label), str(token)] for line in row.payload.get("buttons", []) for label, token in line]
+            if buttons:
+                return buttons, row.sent_at
+        return [], None
+
+    async def count_pending(self, channel: str) -> int:
+        result = await self.session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.channel == channel)
         )
         return int(result.one())
 
@@ -508,7 +523,12 @@ class OutboxRepo(_Repo):
         result = await self.session.exec(
             select(OutboxMessage.payload).where(col(OutboxMessage.status).in_(("pending", "held")))
         )
-        return {str(payload["file"]) for payload in result.all() if payload.get("file")}
+        files: set[str] = set()
+        for payload in result.all():
+            files.update(str(path) for path in payload.get("attachments", []))
+            if payload.get("file"):
+                files.add(str(payload["file"]))
+        return files
 
     async def about_case(
         self, channel: str, chat_id: str, case_id: int, *, due_since: datetime
@@ -583,6 +603,13 @@ class TokenRepo(_Repo):
 class StaffRepo(_Repo):
     async def find(self, channel: str, channel_user_id: str) -> Staff | None:
         result = await self.session.exec(_ACTIVE_STAFF_BY_USER, params={"channel": channel, "user": channel_user_id})
+        return result.first()
+
+    async def active_by_chat(self, channel: str, chat_id: str) -> Staff | None:
+        """The active staff member a chat belongs to, if any."""
+        result = await self.session.exec(
+            select(Staff).where(Staff.channel == channel, Staff.chat_id == chat_id, col(Staff.active).is_(True))
+        )
         return result.first()
 
     async def any_record(self, channel: str, channel_user_id: str) -> Staff | None:

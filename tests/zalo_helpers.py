@@ -50,7 +50,13 @@ class ZaloBot:
 
 @contextlib.asynccontextmanager
 async def running_zalo(
-    database_url: str, clock: FakeClock, fake: FakeZalo, *, mode: str = "polling", **zalo: object
+    database_url: str,
+    clock: FakeClock,
+    fake: FakeZalo,
+    *,
+    mode: str = "polling",
+    admins: dict[str, object] | None = None,
+    **zalo: object,
 ) -> AsyncIterator[ZaloBot]:
     section: dict[str, object] = {"enabled": True, "token": fake.token, "base_url": fake.url, "mode": mode}
     if mode == "webhook":
@@ -63,7 +69,8 @@ async def running_zalo(
         )
     section.update(zalo)
     # Notices to one chat are paced a second apart in production; tests need not wait that long.
-    config = make_config(database_url, zalo=section, outbox={"chat_interval_seconds": 0.05})
+    extra = {"admins": admins} if admins is not None else {}
+    config = make_config(database_url, zalo=section, outbox={"chat_interval_seconds": 0.05}, **extra)
     app = await open_app(config, clock=clock, migrate=False)
     worker: OutboxWorker | None = None
 

@@ -42,6 +42,12 @@ CANCEL_TYPED = "dialog:cancel"
 KEEP_TYPED = "dialog:keep"
 TYPED_KEY = "dialog:typed"  # in the conversation's data while that question is open
 HOME_FLOW = "home"  # free text outside any flow, and the main menu
+# Staff commands that work typed without the slash (Zalo's keyboard hides it), by staff and the
+# bootstrap admins, where no free text is expected: besides these, every staff-only flow's
+# commands. Never "roi" (leave), which is "rồi" typed without accents.
+BARE_STAFF_COMMANDS = frozenset({"moi", "thuhoi", "dscanbo", "trogiup", "help"})
+# "dangky ABCD2345" typed bare by anyone: the word and a code-shaped argument, nothing else.
+_BARE_JOIN = re.compile(r"^dangky\s+([A-Za-z0-9]{6,32})$", re.IGNORECASE)
 MAX_CHAINED_FLOWS = 6
 # The terminal chat of whoever runs the bot: trusted, and scripts pipe whole conversations into it.
 UNLIMITED_CHANNELS = frozenset({"console"})
@@ -152,9 +158,9 @@ class DialogEngine:
             await uow.presence.seen(inbound.channel, inbound.chat_id, now)
             released = await uow.outbox.release(inbound.channel, inbound.chat_id, now)
         ttl = timedelta(hours=self.services.config.dialog.draft_ttl_hours)
-        conversation = await uow.conversations.load(
-            inbound.channel, inbound.chat_id, lock=uow.dialect == "postgresql"
-        ) or Conversation(channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id)
+        stored = await uow.conversations.load(inbound.channel, inbound.chat_id, lock=uow.dialect == "postgresql")
+        conversation = stored or Conversation(channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id)
+        last_exchange = stored.updated_at if stored is not None else None
         citizen = await uow.citizens.get_or_create(
             inbound.channel, inbound.user_id, inbound.chat_id, inbound.display_name
         )
@@ -172,7 +178,7 @@ class DialogEngine:
         if TYPED_KEY in turn.data:
             # "Hủy or keep 'Huy'?" is answered by this event, whatever it is: its options go.
             shown = []
-        next_, flow_name, notice = await self._dispatch(turn, conversation)
+        next_, flow_name, notice = await self._dispatch(turn, conversation, last_exchange)
         replies, flow_name, step_name = await self._follow(turn, next_, flow_name)
         flow, step = (flow_name, step_name) if flow_name and step_name else (None, None)
         messages, options = await self._render(uow, inbound, preface + replies, flow, step)
@@ -187,8 +193,16 @@ class DialogEngine:
         await uow.conversations.save(conversation)
         return Result(messages, notice=notice, queued=uow.outbox.added > 0 or released > 0), turn.later
 
-    async def _dispatch(self, turn: Turn, conversation: Conversation) -> tuple[Next, str | None, str | None]:
-        """Decide what runs for this event: a command, a pressed option, or the current step."""
+    async def _dispatch(
+        self, turn: Turn, conversation: Conversation, last_exchange: datetime | None
+    ) -> tuple[Next, str | None, str | None]:
+        """Decide what runs for this event: a command, a pressed option, or the current step.
+
+        ``last_exchange``: when this chat last got the bot's answer (None: never, or forgotten).
+        """
+        bare = self._bare_command(turn, conversation)
+        if bare is not None:
+            turn.inbound = bare
         inbound = turn.inbound
         t = turn.t
         if inbound.kind == "command" and inbound.command:
@@ -212,8 +226,8 @@ class DialogEngine:
         token = inbound.token
         if token is None and inbound.kind == "text" and inbound.text:
             if conversation.flow is None:
-                # Idle chat: a notice sent after the last exchange is what a typed number answers.
-                token = await self._pick_from_last_notice(turn, newer_than=conversation.updated_at)
+                # Idle chat: a notice delivered after the last exchange is what a typed number answers.
+                token = await self._pick_from_last_notice(turn, conversation, last_exchange)
             if token is None:
                 token = choices.pick(inbound.text, conversation.options)
         if token is not None:
@@ -267,6 +281,30 @@ class DialogEngine:
             return None
         return await flow.back_step(turn, conversation.step)
 
+    def _bare_command(self, turn: Turn, conversation: Conversation) -> Inbound | None:
+        """A command typed without the slash ("hopthu", "xem CN-2026-00001"), when unambiguous.
+
+        Only where the current step does not take free text (an officer's reply may begin with
+        "xem"), only the exact ASCII command word, and, but for joining with a code, only for
+        staff and the bootstrap admins: to a citizen "xem" or "lich" are just words.
+        """
+        inbound = turn.inbound
+        text = (inbound.text or "").strip()
+        if inbound.kind != "text" or not text or self._takes_free_text(conversation):
+            return None
+        word, _, args = text.partition(" ")
+        word = word.lower()
+        if not word.isascii():
+            return None
+        if _BARE_JOIN.match(text):
+            return dataclasses.replace(inbound, kind="command", text="/" + text, command="dangky", args=args.strip())
+        flow = self.registry.commands.get(word)
+        if flow is None or not (flow.staff_only or word in BARE_STAFF_COMMANDS):
+            return None
+        if turn.staff is None and not self.services.is_super_admin(inbound):
+            return None
+        return dataclasses.replace(inbound, kind="command", text="/" + text, command=word, args=args.strip())
+
     def _takes_free_text(self, conversation: Conversation) -> bool:
         flow = self.registry.get(conversation.flow) if conversation.flow else None
         return flow is not None and conversation.step in flow.free_text
@@ -312,14 +350,26 @@ class DialogEngine:
             return Next([Reply(turn.t("dialog.stale_button"))], step=conversation.step)
         return record.value
 
-    async def _pick_from_last_notice(self, turn: Turn, newer_than: datetime | None) -> str | None:
-        """Numbered answers to the newest notification that offered options (Zalo, console)."""
-        latest, created = await turn.uow.choices.latest_global_batch(
-            turn.inbound.channel, turn.inbound.chat_id, turn.now
+    async def _pick_from_last_notice(
+        self, turn: Turn, conversation: Conversation, last_exchange: datetime | None
+    ) -> str | None:
+        """Numbered answers to the newest notice with options delivered after the last exchange.
+
+        A typed number answers the newest list the person saw. A notice is seen when the channel
+        delivered it, which may be after an exchange that showed the menu even though the notice
+        was queued before it (an officer resolved a case while the citizen was at the menu):
+        "4" then rates the case, it does not open the fourth menu entry. Delivered at the very
+        moment of the exchange (a clock too coarse to tell), the exchange's own list wins.
+        """
+        latest, sent_at = await turn.uow.outbox.last_delivered_options(
+            turn.inbound.channel, turn.inbound.chat_id, since=last_exchange
         )
-        if not latest or (newer_than is not None and created is not None and created < newer_than):
+        if not latest or (sent_at is not None and sent_at == last_exchange and conversation.options):
             return None
-        return choices.pick(turn.inbound.text or "", latest)
+        token = choices.pick(turn.inbound.text or "", latest)
+        record = await turn.uow.choices.get(token) if token is not None else None
+        # An expired notice (someone back after weeks) is no answer: their words go on as typed.
+        return token if record is not None and record.expires_at >= turn.now else None
 
     async def _follow(
         self, turn: Turn, next_: Next, flow_name: str | None

@@ -77,6 +77,9 @@ class Outgoing:
     # A local file to send with the text as its caption (reports): a path, sent as a photo or a document.
     file: str | None = None
     file_kind: Literal["photo", "document"] = "document"
+    # E-mail only: the subject, and every file of a report attached to one message.
+    subject: str = ""
+    attachments: tuple[str, ...] = ()
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -87,13 +90,27 @@ class Outgoing:
         if self.file is not None:
             payload["file"] = self.file
             payload["file_kind"] = self.file_kind
+        if self.subject:
+            payload["subject"] = self.subject
+        if self.attachments:
+            payload["attachments"] = list(self.attachments)
         return payload
 
     @classmethod
     def from_payload(cls, channel: str, chat_id: str, payload: dict[str, Any]) -> Outgoing:
         rows = tuple(tuple(Button(label, token) for label, token in row) for row in payload.get("buttons", []))
         kind: Literal["photo", "document"] = "photo" if payload.get("file_kind") == "photo" else "document"
-        return cls(channel, chat_id, payload["text"], rows, payload.get("photo"), payload.get("file"), kind)
+        return cls(
+            channel,
+            chat_id,
+            payload["text"],
+            rows,
+            payload.get("photo"),
+            payload.get("file"),
+            kind,
+            str(payload.get("subject", "")),
+            tuple(str(path) for path in payload.get("attachments", [])),
+        )
 
     @property
     def flat_buttons(self) -> list[Button]:

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 ScheduledKind = Literal["weekly", "half_year", "annual"]
 SCHEDULED_KINDS: tuple[ScheduledKind, ...] = ("weekly", "half_year", "annual")
 MARKER_KIND = "scheduler"
+EMAIL_CHANNEL = "email"  # the outbox channel of e-mail (bot/transports/email.py): chat id = address
 MARKER_PERIOD = "installed"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -205,6 +206,23 @@ async def enqueue(
     name = period_name(t, bundle.period)
     queued = 0
     for channel, chat_id in chats:
+        if channel == EMAIL_CHANNEL:
+            # One e-mail: the text, and every file attached to it.
+            body = bundle.text if intro is None else intro + "\n\n" + bundle.text
+            mail = Outgoing(
+                channel,
+                chat_id,
+                body,
+                subject=t("reports.email_subject", period=name, office=services.config.deployment.name),
+                attachments=tuple(str(path) for path, _, _ in bundle.files),
+            )
+            await uow.outbox.add(
+                OutboxMessage(
+                    channel=channel, chat_id=chat_id, payload=mail.to_payload(), next_attempt_at=now, created_at=now
+                )
+            )
+            queued += 1
+            continue
         if with_text:
             text = bundle.text if intro is None else intro + "\n\n" + bundle.text
             await notify.enqueue(uow, channel, chat_id, Reply(text), now=now)
@@ -221,14 +239,17 @@ async def enqueue(
 
 
 async def recipients(uow: UnitOfWork, config: Config) -> list[tuple[str, str]]:
-    """Configured chats and the active district admins; the bootstrap super-admins if nobody else."""
+    """Configured chats and the active district admins (the bootstrap super-admins if none of
+    those), and the configured e-mail addresses when e-mail is set up."""
     chats: set[tuple[str, str]] = set()
     for chat in config.reports.chats:
         channel, _, chat_id = chat.partition(":")
         chats.add((channel, chat_id))
     chats |= {(staff.channel, staff.chat_id) for staff in await uow.staff.active(roles=ADMIN_ROLES)}
     if not chats:
-        chats = {("telegram", str(user)) for user in config.admins.telegram_ids}
+        chats = config.admins.chats()
+    if config.email.enabled:
+        chats |= {(EMAIL_CHANNEL, address) for address in config.reports.emails}
     return sorted(chats)
 
 

@@ -249,7 +249,7 @@ async def notify_new_case(uow: UnitOfWork, services: Services, case: Case, unit:
 
 
 def super_admin_chats(services: Services) -> set[tuple[str, str]]:
-    return {("telegram", str(user)) for user in services.config.admins.telegram_ids}
+    return services.config.admins.chats()
 
 
 ALERT_KIND = "to_cao_unreceived"  # report_runs.kind of the alert below: sent once a key

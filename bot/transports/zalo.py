@@ -30,6 +30,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -201,15 +202,17 @@ def is_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def render(message: Outgoing, hint: str) -> list[ApiCall]:
+def render(message: Outgoing, hint: str, file_note: Callable[[str], str] | None = None) -> list[ApiCall]:
     """The Bot API calls that show ``message``: options as numbered lines, long texts cut.
 
     A local file (``message.file``, officers' reports) cannot be uploaded: Zalo's sendPhoto
-    takes a URL. Its text is still sent.
+    takes a URL. Its text is still sent, with ``file_note(path)`` saying where the file is.
     """
     text = numbered(message)
     if message.buttons and hint:
         text = f"{text}\n{hint}"
+    if message.file and file_note is not None:
+        text = f"{text}\n{file_note(message.file)}"
     text = text.strip()
     pieces = split_text(text, SPLIT_AT) if text else []
     calls: list[ApiCall] = []
@@ -421,12 +424,19 @@ class ZaloTransport:
     # ---------------------------------------------------------------- sending
 
     async def send(self, message: Outgoing) -> None:
-        for call in render(message, self.hint):
+        for call in render(message, self.hint, self._file_note):
             await self.client.call(call.method, call.params)
 
     def pieces(self, message: Outgoing) -> int:
         """How many Bot API messages ``message`` becomes (for the outbox's pacing)."""
-        return max(1, len(render(message, self.hint)))
+        return max(1, len(render(message, self.hint, self._file_note)))
+
+    def _file_note(self, path: str) -> str:
+        """Where a report file that Zalo cannot carry can be found."""
+        language = self.app.config.deployment.language
+        return plain_text(
+            self.app.services.catalog.text(language, "zalo.file_elsewhere", name=PurePath(path).name, path=path)
+        )
 
     async def deliver(self, message: Outgoing) -> None:
         """Outbox delivery: Zalo's errors as retryable or permanent."""
