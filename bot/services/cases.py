@@ -108,20 +108,8 @@ async def file_case(
     contact = None
     if not draft.anonymous and (draft.full_name or draft.phone or draft.address):
         contact = CaseContact(case_id=0, full_name=draft.full_name, phone=draft.phone, address=draft.address)
-    await uow.cases.add(case, contact)
-    assert case.id is not None
-    await uow.cases.add_event(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor_kind="citizen",
-            actor_id=citizen.id,
-            kind="received",
-            visibility="public",
-            payload={"unit": unit.name, "place": place.name if place else None, "anonymous": draft.anonymous},
-        )
-    )
-    await notify_new_case(uow, services, case, unit)
+    payload = {"unit": unit.name, "place": place.name if place else None, "anonymous": draft.anonymous}
+    await _store_received(uow, services, case, contact, unit, citizen.id, payload, now)
     return case
 
 
@@ -189,6 +177,22 @@ async def file_second_complaint(uow: UnitOfWork, services: Services, first: Case
     )
     old = await uow.cases.contact(first.id)
     contact = CaseContact(case_id=0, full_name=old.full_name, phone=old.phone, address=old.address) if old else None
+    payload = {"unit": unit.name, "place": None, "anonymous": False, "text": first.code}
+    await _store_received(uow, services, case, contact, unit, first.citizen_id, payload, now)
+    return case
+
+
+async def _store_received(
+    uow: UnitOfWork,
+    services: Services,
+    case: Case,
+    contact: CaseContact | None,
+    unit: Unit,
+    citizen_id: int | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Store a new case, its contact apart, its first public event, and queue the officers' notice."""
     await uow.cases.add(case, contact)
     assert case.id is not None
     await uow.cases.add_event(
@@ -196,14 +200,13 @@ async def file_second_complaint(uow: UnitOfWork, services: Services, first: Case
             case_id=case.id,
             at=now,
             actor_kind="citizen",
-            actor_id=first.citizen_id,
+            actor_id=citizen_id,
             kind="received",
             visibility="public",
-            payload={"unit": unit.name, "place": None, "anonymous": False, "text": first.code},
+            payload=payload,
         )
     )
     await notify_new_case(uow, services, case, unit)
-    return case
 
 
 async def recipients_for(uow: UnitOfWork, case: Case) -> Sequence[Staff]:
