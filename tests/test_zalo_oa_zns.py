@@ -219,13 +219,16 @@ async def test_a_bot_platform_429_tells_the_admins_on_another_channel_once_a_day
             await uow.staff.save(Staff(channel="zalo", channel_user_id="66", chat_id="66", role="district_admin"))
             await uow.staff.save(Staff(channel="telegram", channel_user_id="67", chat_id="67", role="district_admin"))
         citizen = ZaloCitizen(zalo)
+        await citizen.say("/huy")  # the chat exists once the person wrote
+        await citizen.expect("Bạn cần gì?")
         for attempt in (1, 2):
             zalo.fail("sendMessage", 429, retry_after=1, chat_id=citizen.user_id)
             async with bot.app.db.unit_of_work() as uow:
                 row = await notify.enqueue(uow, "zalo", citizen.user_id, Reply(f"Tin {attempt}"), now=clock())
             bot.worker.wake()
             await _wait_for_row(bot, row.id or 0, "pending", 1)
-            clock.advance(seconds=2)
+            clock.advance(seconds=2)  # the pause is over: delivered (later messages wait behind it)
+            await _wait_for_row(bot, row.id or 0, "sent", 2)
         async with bot.app.db.unit_of_work() as uow:
             rows = [*await uow.outbox.for_chat("telegram", "67"), *await uow.outbox.for_chat(*SUPER_ADMIN)]
             on_zalo = await uow.outbox.for_chat("zalo", "66")
