@@ -12,7 +12,12 @@ time has come, hands it to the transport of its channel, and records the outcome
 * held (status ``held``), on a channel that declares a reply window (``reply_window`` on its
   sender: the Zalo OA), when the person's last message is older than the window, they
   unfollowed, or the channel says the window is closed: the dialog engine releases held messages
-  in the transaction of the person's next message;
+  in the transaction of the person's next message. Before holding a citizen's notice about their
+  own case, a channel offering ``send_template_notice`` (the OA with a ZNS template) may carry
+  it as a template with only the case's code, status and unit, to the phone number the person
+  gave for the case: the row is then sent (``sent_as`` in its payload);
+* an exhausted quota (``DeliveryError.quota``) also tells the administrators, once a channel a
+  day, on their other channels;
 * failed for good (the person blocked the bot, the chat is gone, or too many attempts): the
   row keeps the error, and when the message was a citizen's notice about a case, the officers
   of the case's unit are told that the citizen did not get it.

@@ -22,7 +22,10 @@ A commune's verified OA (OA API v3, OAuth v4) differs from the Zalo Bot Platform
 * the reply window: the OA may answer a person only within 7 days of their last message
   (free for 48 hours, billed after; error -230 beyond). The transport declares
   :attr:`ZaloOaTransport.reply_window`; the engine records each person's last message and the
-  outbox holds what falls outside it, released when the person writes again.
+  outbox holds what falls outside it, released when the person writes again; with
+  ``zns_template_id`` set, a citizen's notice about their case goes instead as a ZNS template
+  (``POST {zns_base}/message/template``) to the phone number they gave for the case;
+* an exhausted quota (-211; ZNS -144, -115) is reported as such, and the outbox tells the admins.
 """
 
 from __future__ import annotations
