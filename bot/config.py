@@ -89,6 +89,10 @@ class ZaloConfig(_Section):
     webhook_port: int = Field(default=8444, ge=1, le=65535)
 
 
+# What a template notice may carry (never a case's content): fact -> the template's parameter name.
+ZNS_DEFAULT_PARAMS = {"case_code": "case_code", "status": "status", "unit": "unit"}
+
+
 class ZaloOaConfig(_Section):
     """A Zalo Official Account (OA API v3, OAuth v4): see docs/zalo-oa.md."""
 
@@ -112,6 +116,21 @@ class ZaloOaConfig(_Section):
     refresh_before_hours: float = Field(default=5.0, gt=0, lt=25.0)
     # `health` fails when the refresh token (3 months) expires within this many days.
     refresh_warn_days: float = Field(default=14.0, ge=0)
+    # A notice about a case for someone outside the reply window goes as this approved ZBS/ZNS
+    # template to the phone number the person gave for the case; empty: it is held instead.
+    zns_template_id: str = ""
+    zns_base: str = "https://business.openapi.zalo.me"
+    # The template's parameter names (each template has its own): what tiepdan fills -> the name
+    # in the template. Only these three facts exist; an empty name leaves one out.
+    zns_params: dict[str, str] = Field(default_factory=lambda: dict(ZNS_DEFAULT_PARAMS))
+
+    @field_validator("zns_params")
+    @classmethod
+    def _known_params(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(ZNS_DEFAULT_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown template facts {unknown}: only {sorted(ZNS_DEFAULT_PARAMS)}")
+        return value
 
 
 class EmailConfig(_Section):

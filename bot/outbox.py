@@ -12,7 +12,12 @@ time has come, hands it to the transport of its channel, and records the outcome
 * held (status ``held``), on a channel that declares a reply window (``reply_window`` on its
   sender: the Zalo OA), when the person's last message is older than the window, they
   unfollowed, or the channel says the window is closed: the dialog engine releases held messages
-  in the transaction of the person's next message;
+  in the transaction of the person's next message. Before holding a citizen's notice about their
+  own case, a channel offering ``send_template_notice`` (the OA with a ZNS template) may carry
+  it as a template with only the case's code, status and unit, to the phone number the person
+  gave for the case: the row is then sent (``sent_as`` in its payload);
+* an exhausted quota (``DeliveryError.quota``) also tells the administrators, once a channel a
+  day, on their other channels;
 * failed for good (the person blocked the bot, the chat is gone, or too many attempts): the
   row keeps the error, and when the message was a citizen's notice about a case, the officers
   of the case's unit are told that the citizen did not get it.
@@ -45,12 +50,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import crashpoints
 from bot.config import OutboxConfig
 from bot.dialog.types import Outgoing
 from bot.services.container import Services
-from bot.text import plain_text
-from bot.transports.base import DeliveryError, Sender
+from bot.text import international_phone, plain_text
+from bot.transports.base import DeliveryError, Sender, TemplateNotice
 from storage.models import OutboxMessage
 from storage.private import delete_with_empty_folders
 from storage.uow import Database, UnitOfWork
@@ -136,6 +143,7 @@ class DeliveryStats:
     failed: int = 0
     retried: int = 0
     held: int = 0  # kept back until the person writes again (reply window closed)
+    sent_by_template: int = 0  # outside the window, sent as a template notice (Zalo ZNS) instead
     window_total: float = 0.0  # seconds between "the channel answered" and "the row says sent"
     window_max: float = 0.0
     exposed_total: float = 0.0  # seconds between "the request left" and "the row says sent" (an upper bound)
@@ -308,7 +316,7 @@ class OutboxWorker:
         message_id = message.id or 0
         outgoing = Outgoing.from_payload(message.channel, message.chat_id, message.payload)
         window: timedelta | None = getattr(self.senders[outgoing.channel], "reply_window", None)
-        if window is not None and await _uncancelled(self._held_back(message_id, outgoing, window)):
+        if window is not None and await _uncancelled(self._outside_window(message, outgoing, window)):
             return
         sends = await self.pacer.acquire(self._cost(outgoing))
         crashpoints.reached("outbox.sending", message_id)
@@ -334,7 +342,7 @@ class OutboxWorker:
             self.stats.window_max = max(self.stats.window_max, recorded - accepted)
             self.stats.exposed_total += recorded - leaving
         else:
-            await _uncancelled(self._record(message_id, failure))
+            await _uncancelled(self._record(message_id, failure, outgoing.channel))
             recorded = time.monotonic()
         crashpoints.window_closed(message_id)
         self.stats.busy_total += recorded - started
@@ -355,22 +363,104 @@ class OutboxWorker:
         if not needed:
             delete_with_empty_folders(Path(file))
 
-    async def _held_back(self, message_id: int, outgoing: Outgoing, window: timedelta) -> bool:
+    async def _outside_window(self, message: OutboxMessage, outgoing: Outgoing, window: timedelta) -> bool:
+        """Whether the message was dealt with because its person's reply window is closed.
+
+        A citizen's notice about their own case goes as the channel's template message (Zalo
+        ZNS) when the channel offers one and the person gave a phone number for the case: the
+        row is then sent. Otherwise, or when the template fails, the message is held.
+        """
+        message_id = message.id or 0
+        send_template = getattr(self.senders[outgoing.channel], "send_template_notice", None)
+        if not callable(send_template) or message.case_id is None:
+            return await self._held_back(message_id, outgoing, window)
+        async with self._transaction() as uow:
+            if not await self._window_closed(uow, outgoing, window):
+                return False
+            notice = await self._template_notice(uow, message)
+            if notice is None:
+                await self._hold(uow, message_id)
+                return True
+        try:
+            reference = await send_template(notice)
+        except DeliveryError as failure:
+            log.warning("outbox message %s: the template notice failed (%s); held", message_id, failure.reason)
+            if failure.quota:
+                await self._alert_quota(outgoing.channel, failure)
+            return await self._held_back(message_id, outgoing, window, note=failure.reason)
+        async with self._transaction() as uow:
+            await uow.outbox.mark_sent_by_template(message_id, self.clock(), str(reference))
+        self.stats.sent_by_template += 1
+        log.info("outbox message %s sent as a template notice to the case's phone number", message_id)
+        return True
+
+    async def _held_back(self, message_id: int, outgoing: Outgoing, window: timedelta, *, note: str = "") -> bool:
         """Hold the message when its person's reply window is closed or they unfollowed.
 
         The presence row is read locked (PostgreSQL) or inside SQLite's write transaction, so a
         message the person's new message releases cannot be held after that release.
         """
         async with self._transaction() as uow:
-            presence = await uow.presence.get(outgoing.channel, outgoing.chat_id, lock=True)
-            if presence is None:
-                return False  # never seen writing here (older than the table): the channel decides
-            closed = presence.unfollowed_at is not None or presence.last_inbound_at + window <= self.clock()
+            closed = await self._window_closed(uow, outgoing, window)
             if closed:
-                await uow.outbox.hold(message_id)
-                self.stats.held += 1
-                log.info("outbox message %s held: the person's reply window is closed", message_id)
+                await self._hold(uow, message_id, note)
             return closed
+
+    async def _window_closed(self, uow: UnitOfWork, outgoing: Outgoing, window: timedelta) -> bool:
+        presence = await uow.presence.get(outgoing.channel, outgoing.chat_id, lock=True)
+        if presence is None:
+            return False  # never seen writing here (older than the table): the channel decides
+        return presence.unfollowed_at is not None or presence.last_inbound_at + window <= self.clock()
+
+    async def _hold(self, uow: UnitOfWork, message_id: int, note: str = "") -> None:
+        await uow.outbox.hold(message_id, note[:500] or None)
+        self.stats.held += 1
+        log.info("outbox message %s held: the person's reply window is closed", message_id)
+
+    async def _template_notice(self, uow: UnitOfWork, message: OutboxMessage) -> TemplateNotice | None:
+        """The template notice for a message, if it may and can go as one.
+
+        Only a notice to the case's own citizen (never an officer's copy, which may carry a
+        denunciation), only to the phone number the person gave for that case, and only the
+        case's code, its status and its unit: never its content. For a denunciation not even the
+        unit (the inspectorate's name would tell whoever sees the phone what the case is).
+        """
+        if self.services is None or message.case_id is None:
+            return None
+        case = await uow.cases.get(message.case_id)
+        if case is None or (case.channel, case.chat_id) != (message.channel, message.chat_id):
+            return None
+        contact = await uow.cases.contact(case.id or 0)
+        phone = international_phone(contact.phone) if contact is not None and contact.erased_at is None else None
+        if phone is None:
+            return None
+        t = self.services.catalog.bind(self.services.config.deployment.language)
+        if case.type == "to_cao":
+            unit = t("outbox.template_unit_withheld")
+        else:
+            found = await uow.units.get(case.unit_id)
+            unit = found.name if found is not None else ""
+        return TemplateNotice(
+            phone=phone,
+            tracking_id=str(message.id),
+            case_code=case.code,
+            status=t(f"case_status.{case.status}"),
+            unit=unit,
+        )
+
+    async def _alert_quota(self, channel: str, failure: DeliveryError) -> None:
+        """The channel's quota is used up: tell the administrators (once a day), on other channels."""
+        log.error("outbox: the %s quota is exhausted (%s); sending there is paused", channel, failure.reason)
+        if self.services is None:
+            return
+        from bot.services.cases import alert_quota_exhausted
+
+        try:
+            async with self._transaction() as uow:
+                await alert_quota_exhausted(uow, self.services, channel)
+        except IntegrityError:
+            pass  # another delivery recorded today's alert at the same moment
+        self._wake.set()
 
     async def _due(self) -> list[OutboxMessage]:
         async def read() -> list[OutboxMessage]:
@@ -404,9 +494,11 @@ class OutboxWorker:
             for done in batch.values():
                 done.set_result(None)
 
-    async def _record(self, message_id: int, failure: DeliveryError) -> None:
+    async def _record(self, message_id: int, failure: DeliveryError, channel: str) -> None:
         async with self._transaction() as uow:
             await self._record_failure(uow, message_id, failure)
+        if failure.quota:
+            await self._alert_quota(channel, failure)
 
     async def _record_failure(self, uow: UnitOfWork, message_id: int, failure: DeliveryError) -> None:
         message = await uow.outbox.get(message_id)

@@ -109,3 +109,20 @@ def strip_typing_marks(token: str) -> str:
 def tone_key_variants(token: str) -> list[str]:
     """``token`` without one inner Telex tone key ("dafng" -> "dang"), first letter kept."""
     return [token[:i] + token[i + 1 :] for i in range(1, len(token)) if token[i] in _TONE_KEYS]
+
+
+def international_phone(raw: str | None) -> str | None:
+    """A Vietnamese phone number as ``84`` + the number without its leading 0; None if it is not one.
+
+    People type "0912 345 678", "0912.345.678", "+84 912 345 678" or "84912345678".
+    """
+    if not raw:
+        return None
+    digits = "".join(char for char in raw if char.isdigit())
+    if raw.strip().startswith("+") and not digits.startswith("84"):
+        return None  # another country's number
+    if digits.startswith("0"):
+        digits = "84" + digits[1:]
+    elif not digits.startswith("84"):
+        return None
+    return digits if 11 <= len(digits) <= 12 and digits[2] != "0" else None

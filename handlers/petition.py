@@ -15,7 +15,7 @@ from bot.services import cases
 from bot.services.cases import CITIZEN_TYPES, CONTACT_REQUIRED, Draft
 from bot.services.denunciation import is_denunciation
 from bot.services.routing import HAMLET, address_parts
-from bot.text import clean, fold
+from bot.text import clean, fold, international_phone
 from handlers.home import CARRIED_PHOTO, CONSENT_NO, CONSENT_YES, DENOUNCED, consent_question, menu
 
 flow = Flow("petition", entry="begin", commands=("phananh", "gopy", "kiennghi", "khieunai", "tocao"))
@@ -477,18 +477,26 @@ async def confirm(turn: Turn) -> Next:
     key = "petition.received_tip" if draft.anonymous else "petition.received"
     return done(
         turn.say(key, code=case.code, due=due.strftime("%d/%m/%Y"), type=turn.t(f"case_type.{case.type}")),
-        *_window_note(turn),
+        *_window_note(turn, draft),
         menu(turn, "menu.after_case"),
     )
 
 
-def _window_note(turn: Turn) -> list[Reply]:
+def _window_note(turn: Turn, draft: cases.Draft) -> list[Reply]:
     """On a channel that may answer only for a while after the person's last message (the Zalo
-    OA), say how notices reach them after that."""
-    window = turn.services.reply_windows.get(turn.inbound.channel)
+    OA), say how notices reach them after that: by a notification to the phone number they gave,
+    where the channel sends those, else when they next write."""
+    channel = turn.inbound.channel
+    window = turn.services.reply_windows.get(channel)
     if window is None:
         return []
-    return [turn.say("petition.window_note", days=max(1, round(window.total_seconds() / 86400)))]
+    by_phone = (
+        channel in turn.services.template_notices
+        and international_phone(draft.phone) is not None
+        and not draft.anonymous
+    )
+    key = "petition.window_note_phone" if by_phone else "petition.window_note"
+    return [turn.say(key, days=max(1, round(window.total_seconds() / 86400)))]
 
 
 # --- one step back ------------------------------------------------------------------------------

@@ -401,13 +401,36 @@ class OutboxRepo(_Repo):
         )
         return int(result.rowcount)
 
-    async def hold(self, message_id: int) -> None:
-        """Keep a pending message back until the person writes again (outside a reply window)."""
+    async def hold(self, message_id: int, note: str | None = None) -> None:
+        """Keep a pending message back until the person writes again (outside a reply window).
+
+        ``note`` is why (kept in ``last_error``), e.g. a template notice that failed.
+        """
+        values: dict[str, object] = {"status": "held"}
+        if note:
+            values["last_error"] = note[:500]
         await self.session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
-            .values(status="held")
+            .values(**values)
         )
+
+    async def mark_sent_by_template(self, message_id: int, at: datetime, reference: str) -> bool:
+        """Record a message delivered as a template notice (Zalo ZNS) instead of itself.
+
+        The payload says so (``sent_as``: the platform's message id), so that the row tells
+        what the person got: a notification naming the case, not this text.
+        """
+        message = await self.session.get(OutboxMessage, message_id, populate_existing=True)
+        if message is None or message.status != "pending":
+            return False
+        message.status = "sent"
+        message.sent_at = at
+        message.attempts += 1
+        message.payload = {**message.payload, "sent_as": f"template:{reference}"[:120]}
+        self.session.add(message)
+        await self.session.flush()
+        return True
 
     async def release(self, channel: str, chat_id: str, now: datetime) -> int:
         """The person wrote: their held messages are due now, in their order; how many."""

@@ -280,6 +280,27 @@ async def alert_unreceived(uow: UnitOfWork, services: Services, case: Case | Non
         await notify.enqueue(uow, channel, chat_id, Reply(text), now=now)
 
 
+QUOTA_ALERT_KIND = "quota_exhausted"  # report_runs.kind: once a channel a day
+
+
+async def alert_quota_exhausted(uow: UnitOfWork, services: Services, channel: str) -> None:
+    """Tell the super-admins and district admins that a channel's quota is used up.
+
+    Once a channel a day, only on their other channels (a message on the exhausted one would
+    wait for the quota it reports), and with no content: only the channel's name.
+    """
+    period = f"{channel}:{services.deadlines.local_date(services.clock()).isoformat()}"
+    if await uow.reports.find(QUOTA_ALERT_KIND, period) is not None:
+        return
+    now = services.clock()
+    await uow.reports.save(ReportRun(kind=QUOTA_ALERT_KIND, period=period, status="sent", sent_at=now))
+    text = services.catalog.text(services.config.deployment.language, "outbox.quota_exhausted", channel=channel)
+    chats = {(s.channel, s.chat_id) for s in await uow.staff.active(roles=ADMIN_ROLES)} | super_admin_chats(services)
+    for chat_channel, chat_id in sorted(chats):
+        if chat_channel != channel:
+            await notify.enqueue(uow, chat_channel, chat_id, Reply(text), now=now)
+
+
 async def unreceived_count(uow: UnitOfWork) -> int:
     """Open denunciations whose unit has no active inspector."""
     covered: dict[int, bool] = {}

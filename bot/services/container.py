@@ -29,6 +29,9 @@ class Services:
     # Channels that may answer a person only for a while after their last message (the Zalo OA),
     # as declared by their transport: the engine records when each person last wrote there.
     reply_windows: dict[str, timedelta] = field(default_factory=dict)
+    # Channels that, outside that window, can still reach a person by a template notice to the
+    # phone number they gave for a case (the Zalo OA with a ZNS template configured).
+    template_notices: set[str] = field(default_factory=set)
 
     def is_super_admin(self, inbound: Inbound) -> bool:
         """A bootstrap super-admin: the person's id is listed for the channel they write on."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.dialog.types import Outgoing
@@ -15,7 +16,13 @@ class DeliveryError(Exception):
     """A message could not be delivered now (retry later) or ever (permanent)."""
 
     def __init__(
-        self, reason: str, *, permanent: bool = False, retry_after: float | None = None, hold: bool = False
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        hold: bool = False,
+        quota: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -23,6 +30,23 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
         # The channel refuses it until the person writes again (outside its reply window).
         self.hold = hold
+        # The platform's quota is used up (not a burst limit): the administrators are told.
+        self.quota = quota
+
+
+@dataclass(frozen=True)
+class TemplateNotice:
+    """What a paid template message (Zalo ZNS/ZBS) may say about a case: never its content.
+
+    Built by the outbox for a notice to a case's own citizen outside the reply window, with the
+    phone number the person gave for that case; ``tracking_id`` is the outbox row's id.
+    """
+
+    phone: str  # 84xxxxxxxxx
+    tracking_id: str
+    case_code: str
+    status: str
+    unit: str
 
 
 # The deepest JSON a channel's webhook body may nest: Telegram and Zalo updates nest under ten

@@ -505,10 +505,10 @@ def delivery_error(exc: ZaloApiError) -> DeliveryError:
     reason = f"{exc.method}: {exc.code} {exc.description}"
     if exc.code == 429:
         # "Quota exceeded": asking again soon cannot help. The whole channel waits (the outbox
-        # pauses it) and the administrators see it in the log.
+        # pauses it) and tells the administrators on their other channels, once a day.
         log.error("zalo bot quota exhausted (%s): sending paused; raise the quota or wait", reason)
         wait = exc.retry_after if exc.retry_after is not None else QUOTA_BACKOFF
-        return DeliveryError(f"quota exceeded: {reason}", retry_after=wait)
+        return DeliveryError(f"quota exceeded: {reason}", retry_after=wait, quota=True)
     # 401: our token, not the recipient; 403 is documented as an internal server error.
     permanent = 400 <= exc.code < 500 and exc.code not in (401, 403, 408)
     return DeliveryError(reason, permanent=permanent)

@@ -22,7 +22,10 @@ A commune's verified OA (OA API v3, OAuth v4) differs from the Zalo Bot Platform
 * the reply window: the OA may answer a person only within 7 days of their last message
   (free for 48 hours, billed after; error -230 beyond). The transport declares
   :attr:`ZaloOaTransport.reply_window`; the engine records each person's last message and the
-  outbox holds what falls outside it, released when the person writes again.
+  outbox holds what falls outside it, released when the person writes again; with
+  ``zns_template_id`` set, a citizen's notice about their case goes instead as a ZNS template
+  (``POST {zns_base}/message/template``) to the phone number they gave for the case;
+* an exhausted quota (-211; ZNS -144, -115) is reported as such, and the outbox tells the admins.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import logging
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,7 @@ from bot.app import App
 from bot.config import ConfigError, ZaloOaConfig
 from bot.dialog.types import Inbound, Outgoing
 from bot.text import plain_text
-from bot.transports.base import DeliveryError, numbered, split_text
+from bot.transports.base import DeliveryError, TemplateNotice, numbered, split_text
 from bot.transports.zalo_oa_tokens import OAuthClient, TokenBusy, TokenKeeper, TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,12 @@ TOKEN_ERRORS = frozenset({INVALID_TOKEN, EXPIRED_TOKEN})
 # Outside the window (-230, -232), or not following the OA (-213): only the person can reopen it.
 WINDOW_CLOSED = frozenset({-230, -232, -213})
 RATE_LIMITED = -32
+OUT_OF_QUOTA = -211  # the OA's quota for the feature is used up: a long pause, the admins are told
+QUOTA_BACKOFF = 3600.0
+# ZNS (business.openapi.zalo.me) has its own codes: -124 is its invalid token, -115 an empty
+# balance or quota, -144 the OA's daily limit.
+ZNS_TOKEN_ERRORS = frozenset({-124, *TOKEN_ERRORS})
+ZNS_QUOTA = frozenset({-115, -144})
 RETRYABLE = frozenset({-200, -100})  # generic send failure; an uploaded asset expired (uploaded again)
 
 _TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,20})"?')
@@ -264,10 +273,17 @@ def _image(**source: str) -> JSON:
 class OaApi:
     """Calls to the OA API with the current access token; one refresh and retry on -216/-220."""
 
-    def __init__(self, config: ZaloOaConfig, keeper: TokenKeeper, session: Callable[[], aiohttp.ClientSession]):
-        self.base = config.api_base.rstrip("/")
+    def __init__(
+        self,
+        base: str,
+        keeper: TokenKeeper,
+        session: Callable[[], aiohttp.ClientSession],
+        token_errors: frozenset[int] = TOKEN_ERRORS,
+    ):
+        self.base = base.rstrip("/")
         self.keeper = keeper
         self.session = session
+        self.token_errors = token_errors
 
     async def post_json(self, path: str, body: JSON) -> JSON:
         return await self._call(path, lambda: {"json": body})
@@ -286,7 +302,7 @@ class OaApi:
     async def _call(self, path: str, arguments: Callable[[], dict[str, Any]]) -> JSON:
         token = await self.keeper.access_token()
         body = await self._request(path, token, arguments())
-        if body.get("error") in TOKEN_ERRORS:
+        if body.get("error") in self.token_errors:
             token = await self.keeper.refresh(stale=token)
             body = await self._request(path, token, arguments())
         code = body.get("error", 0)
@@ -341,7 +357,14 @@ class ZaloOaTransport:
         app.services.reply_windows[CHANNEL] = self.reply_window
         self._session: aiohttp.ClientSession | None = None
         self.tokens = TokenKeeper(app.db, self.config, app.services.clock, OAuthClient(self.config, self.session))
-        self.api = OaApi(self.config, self.tokens, self.session)
+        self.api = OaApi(self.config.api_base, self.tokens, self.session)
+        # Outside the window, a notice about a case may go as a ZNS template to the phone number
+        # the person gave (the outbox decides; see send_template_notice). Same OA token.
+        self.zns = OaApi(self.config.zns_base, self.tokens, self.session, ZNS_TOKEN_ERRORS)
+        self.send_template_notice: Callable[[TemplateNotice], Awaitable[str]] | None = None
+        if self.config.zns_template_id:
+            self.send_template_notice = self._send_zns
+            app.services.template_notices.add(CHANNEL)
         self.refresh_check_seconds = refresh_check_seconds
         language = app.config.deployment.language
         self.hint = plain_text(app.services.catalog.text(language, "zalo.choose_hint"))
@@ -472,6 +495,33 @@ class ZaloOaTransport:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryError(f"network: {type(exc).__name__}") from exc
 
+    async def _send_zns(self, notice: TemplateNotice) -> str:
+        """``POST {zns_base}/message/template``: the case's code, status and unit, to the phone.
+
+        Returns Zalo's ``msg_id``; raises :class:`DeliveryError` (``quota`` when the daily
+        limit or the balance is used up), and the outbox holds the message then.
+        """
+        facts = {"case_code": notice.case_code, "status": notice.status, "unit": notice.unit}
+        data = {name: facts[fact] for fact, name in self.config.zns_params.items() if name}
+        body = {
+            "phone": notice.phone,
+            "template_id": self.config.zns_template_id,
+            "template_data": data,
+            "tracking_id": notice.tracking_id,
+        }
+        try:
+            answer = await self.zns.post_json("/message/template", body)
+        except OaApiError as exc:
+            reason = f"zns {exc.code} {exc.message}"
+            raise DeliveryError(reason, quota=exc.code in ZNS_QUOTA) from exc
+        except TokenUnavailable as exc:
+            raise DeliveryError(f"zns: no usable token: {exc}") from exc
+        except TokenBusy as exc:
+            raise DeliveryError(f"zns: token refresh under way: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"zns network: {type(exc).__name__}") from exc
+        return str(answer.get("msg_id", ""))
+
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
@@ -514,6 +564,9 @@ def _delivery_error(exc: OaApiError) -> DeliveryError:
         return DeliveryError(f"reply window closed: {reason}", hold=True)
     if exc.code == RATE_LIMITED:
         return DeliveryError(f"rate limited: {reason}", retry_after=60.0)
+    if exc.code == OUT_OF_QUOTA:
+        log.error("zalo oa quota exhausted (%s): sending paused", reason)
+        return DeliveryError(f"quota exceeded: {reason}", retry_after=QUOTA_BACKOFF, quota=True)
     if exc.code in RETRYABLE or exc.code in TOKEN_ERRORS or exc.code >= 500 or exc.code in (408, 429):
         return DeliveryError(reason)
     return DeliveryError(reason, permanent=True)

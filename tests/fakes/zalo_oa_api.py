@@ -19,6 +19,12 @@ runs. Every number is an attribute, since several are unconfirmed.
   no interaction in 7 days gives -230; 48 h to 7 days is accepted and recorded as billed.
   ``POST /v2.0/oa/upload/image|file`` (multipart ``file``; 1 MB / 5 MB). Errors come with
   HTTP 200 and a negative ``error``.
+* **ZNS** ``POST /message/template`` (stands in for ``business.openapi.zalo.me``; the same OA
+  token, but its own codes: -124 for a bad token, -108 a bad phone, -131 an unknown template,
+  -201 template data whose keys are not the template's parameters, -144 the daily quota, with
+  ``quota{dailyQuota, remainingQuota}`` as strings on success and ``data.msg_id``). No window.
+  What it accepted is in :attr:`zns_sent`; :attr:`zns_fail_next` injects errors.
+* **Quota**: :attr:`cs_quota` messages on ``message/cs``, then -211 "Out of quota".
 * **Webhook emitter**: events built like Zalo's (string ids, 13-digit ms ``timestamp``, a
   unique ``msg_id``), signed ``mac=`` + sha256(app_id + body + timestamp + OA secret key),
   POSTed to the bot; every ``user_send_*`` and ``follow`` counts as an interaction.
@@ -35,6 +41,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import socket
 from collections.abc import Callable
@@ -117,6 +124,11 @@ class FakeZaloOa:
         self.uploads: dict[str, str] = {}  # id/token -> file name
         self.api_calls: list[tuple[str, str]] = []  # (path, error code or "ok")
         self.fail_next: list[int] = []  # error codes the next sends answer
+        self.cs_quota: int | None = None  # messages message/cs accepts before -211 (None: no limit)
+        self.zns_templates: dict[str, set[str]] = {}  # approved template id -> its parameter names
+        self.zns_quota = 500  # ZNS messages a day (-144 after)
+        self.zns_sent: list[JSON] = []  # accepted ZNS request bodies
+        self.zns_fail_next: list[int] = []  # error codes the next ZNS calls answer
         self._changed = asyncio.Event()
         self._last_stamp = 0
 
@@ -133,6 +145,7 @@ class FakeZaloOa:
         app.router.add_post("/v3.0/oa/message/cs", self._send_cs)
         app.router.add_post("/v2.0/oa/upload/image", self._upload_image)
         app.router.add_post("/v2.0/oa/upload/file", self._upload_file)
+        app.router.add_post("/message/template", self._send_zns)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self.port = _free_port()
@@ -229,6 +242,9 @@ class FakeZaloOa:
             code = self.fail_next.pop(0)
             self.api_calls.append(("cs", str(code)))
             return _error(code, "injected")
+        if self.cs_quota is not None and self.cs_quota <= 0:
+            self.api_calls.append(("cs", "-211"))
+            return _error(-211, "Out of quota")
         user = str(body.get("recipient", {}).get("user_id", ""))
         message = body.get("message") or {}
         last = self.last_interaction.get(user)
@@ -242,6 +258,8 @@ class FakeZaloOa:
             self.api_calls.append(("cs", "-201"))
             return _error(-201, problem)
         self.sent.append(record)
+        if self.cs_quota is not None:
+            self.cs_quota -= 1
         self.api_calls.append(("cs", "ok"))
         self._changed.set()
         return web.json_response(
@@ -255,6 +273,45 @@ class FakeZaloOa:
                 },
             }
         )
+
+    async def _send_zns(self, request: web.Request) -> web.Response:
+        """A ZNS template message to a phone number (ZBS by phone since 2026)."""
+        if self._auth(request) is not None:
+            self.api_calls.append(("zns", "-124"))
+            return _error(-124, "Access token invalid")
+        body = await request.json()
+        if self.zns_fail_next:
+            code = self.zns_fail_next.pop(0)
+            self.api_calls.append(("zns", str(code)))
+            return _error(code, "injected")
+        phone = str(body.get("phone", ""))
+        template = self.zns_templates.get(str(body.get("template_id", "")))
+        data = body.get("template_data")
+        tracking = body.get("tracking_id")
+        problem: tuple[int, str] | None = None
+        if re.fullmatch(r"(\+?84|0)\d{9,10}", phone) is None:
+            problem = (-108, "Phone number invalid")
+        elif template is None:
+            problem = (-131, "Template is not approved")
+        elif not isinstance(data, dict) or set(data) != template or not all(isinstance(v, str) for v in data.values()):
+            problem = (-201, "template_data is invalid!")
+        elif not isinstance(tracking, str) or not tracking or len(tracking) > 48:
+            problem = (-201, "tracking_id is invalid!")
+        elif self.zns_quota <= 0:
+            problem = (-144, "OA has exceeded the daily quota")
+        if problem is not None:
+            self.api_calls.append(("zns", str(problem[0])))
+            return _error(*problem)
+        self.zns_quota -= 1
+        self.zns_sent.append(body)
+        self.api_calls.append(("zns", "ok"))
+        self._changed.set()
+        data = {
+            "msg_id": secrets.token_hex(16),
+            "sent_time": str(int(self.clock().timestamp() * 1000)),
+            "quota": {"dailyQuota": "500", "remainingQuota": str(self.zns_quota)},
+        }
+        return web.json_response({"error": 0, "message": "Success", "data": data})
 
     def _read_message(self, message: JSON, record: OaMessage) -> str | None:
         text = message.get("text")
